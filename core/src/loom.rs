@@ -1,0 +1,52 @@
+//! The one place that switches between the real primitives and loom's.
+//!
+//! Under `--cfg loom` every atomic, cell, lock and thread the queues use is
+//! loom's, so the model checker sees every access. Outside loom,
+//! [`UnsafeCell`] wraps std's with the same closure-based API loom needs.
+
+#[cfg(loom)]
+pub(crate) use loom::{
+    cell::UnsafeCell,
+    hint,
+    sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering},
+    sync::{Condvar, Mutex, MutexGuard},
+    thread,
+};
+
+#[cfg(not(loom))]
+pub(crate) use std::{
+    hint,
+    sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering},
+    sync::{Condvar, Mutex, MutexGuard},
+    thread,
+};
+
+/// `std::cell::UnsafeCell` with loom's access API.
+#[cfg(not(loom))]
+#[derive(Debug)]
+#[repr(transparent)]
+pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    #[inline(always)]
+    pub(crate) const fn new(data: T) -> Self {
+        Self(std::cell::UnsafeCell::new(data))
+    }
+
+    /// Runs `f` with a shared raw pointer to the contents.
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Runs `f` with a unique raw pointer to the contents.
+    #[inline(always)]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+
+/// Whether a timed wait can really time out. Loom cannot model time, so its
+/// timed waits behave as untimed ones and the models check the untimed path.
+pub(crate) const TIMEOUTS_ARE_REAL: bool = !cfg!(loom);
