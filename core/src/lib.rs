@@ -1,6 +1,8 @@
 //! Lock-free ring-buffer queues. (Crate tour: written with the queues.)
 #![warn(missing_docs)]
 
+mod blocking;
+mod buffer;
 mod loom;
 
 pub mod error;

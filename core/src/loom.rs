@@ -7,7 +7,6 @@
 #[cfg(loom)]
 pub(crate) use loom::{
     cell::UnsafeCell,
-    hint,
     sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering},
     sync::{Condvar, Mutex, MutexGuard},
     thread,
@@ -15,10 +14,8 @@ pub(crate) use loom::{
 
 #[cfg(not(loom))]
 pub(crate) use std::{
-    hint,
     sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering},
     sync::{Condvar, Mutex, MutexGuard},
-    thread,
 };
 
 /// `std::cell::UnsafeCell` with loom's access API.
@@ -50,3 +47,42 @@ impl<T> UnsafeCell<T> {
 /// Whether a timed wait can really time out. Loom cannot model time, so its
 /// timed waits behave as untimed ones and the models check the untimed path.
 pub(crate) const TIMEOUTS_ARE_REAL: bool = !cfg!(loom);
+
+/// crossbeam's `Backoff`, except that under loom every wait is a
+/// `yield_now`, which is what lets loom schedule the thread being waited for.
+#[derive(Debug, Default)]
+pub(crate) struct Backoff(#[cfg(not(loom))] crossbeam_utils::Backoff);
+
+impl Backoff {
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Waits a little while another thread finishes a step of a CAS race.
+    #[inline]
+    pub(crate) fn spin(&self) {
+        #[cfg(not(loom))]
+        self.0.spin();
+        #[cfg(loom)]
+        thread::yield_now();
+    }
+
+    /// Waits for another thread that is known to be mid-operation.
+    #[inline]
+    pub(crate) fn snooze(&self) {
+        #[cfg(not(loom))]
+        self.0.snooze();
+        #[cfg(loom)]
+        thread::yield_now();
+    }
+
+    /// Whether spinning has gone on long enough that parking is cheaper.
+    #[inline]
+    pub(crate) fn is_completed(&self) -> bool {
+        #[cfg(not(loom))]
+        return self.0.is_completed();
+        #[cfg(loom)]
+        return true;
+    }
+}

@@ -27,9 +27,7 @@
 
 use std::time::Instant;
 
-use crossbeam_utils::Backoff;
-
-use crate::loom::{fence, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+use crate::loom::{fence, Backoff, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
 
 /// Threads waiting for one condition of a queue, and the means to wake them.
 ///
@@ -206,8 +204,7 @@ fn spin<R>(ready: &mut impl FnMut() -> Option<R>) -> Option<R> {
         if let Some(r) = ready() {
             return Some(r);
         }
-        // Under loom a spin is only more interleavings to explore.
-        if cfg!(loom) || backoff.is_completed() {
+        if backoff.is_completed() {
             return None;
         }
         backoff.snooze();

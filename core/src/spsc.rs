@@ -1,0 +1,881 @@
+//! A bounded single-producer single-consumer ring.
+//!
+//! # Algorithm
+//!
+//! The design of rigtorp's `SPSCQueue` and of rtrb. `head` (next position to
+//! pop) is written only by the [`Consumer`], `tail` (next position to push)
+//! only by the [`Producer`]; they sit on separate cache lines. Positions count
+//! up forever (wrapping), so `tail - head` is the length; each half also keeps
+//! its own slot index, which it wraps at `capacity` with a compare instead of
+//! a division, so any capacity works.
+//!
+//! Each half caches the other's position. The producer only reloads `head`
+//! when its cached copy says the ring is full, the consumer only reloads
+//! `tail` when its copy says empty, so an uncontended push or pop touches no
+//! cache line the other side is writing.
+//!
+//! Orderings: the producer writes the slot, then stores `tail` with Release;
+//! the consumer loads `tail` with Acquire before reading the slot. The mirror
+//! pair on `head` keeps the producer from overwriting a slot the consumer is
+//! still reading.
+//!
+//! # Closing
+//!
+//! Either half may [`close`](Producer::close) the queue, and dropping a half
+//! closes it. A close by the producer is exact: pushes after it fail, pops
+//! drain everything pushed before it. A close by the consumer races with a
+//! push that is already under way; such a push may still succeed, and its
+//! item is then returned by a later pop, or dropped with the queue.
+//!
+//! # Examples
+//!
+//! ```
+//! let (tx, rx) = ringq::spsc::channel(8).unwrap();
+//! let producer = std::thread::spawn(move || {
+//!     for i in 0..1000u32 {
+//!         tx.push(i).unwrap();
+//!     }
+//!     // dropping `tx` closes the queue
+//! });
+//! let mut expected = 0;
+//! while let Ok(i) = rx.pop() {
+//!     assert_eq!(i, expected);
+//!     expected += 1;
+//! }
+//! assert_eq!(expected, 1000);
+//! producer.join().unwrap();
+//! ```
+
+use std::cell::Cell;
+use std::fmt;
+use std::mem::MaybeUninit;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+
+use crate::blocking::{self, PopSide, PushSide};
+use crate::buffer;
+use crate::error::{
+    CapacityError, Closed, PopTimeoutError, PushError, PushTimeoutError, TryPopError, TryPushError,
+};
+use crate::loom::{AtomicBool, AtomicUsize, Ordering, UnsafeCell};
+use crate::wait::WaitQueue;
+
+struct Shared<T> {
+    /// Next position to pop; written only by the consumer.
+    head: CachePadded<AtomicUsize>,
+    /// Next position to push; written only by the producer.
+    tail: CachePadded<AtomicUsize>,
+    closed: AtomicBool,
+    slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
+    readers: CachePadded<WaitQueue>,
+    writers: CachePadded<WaitQueue>,
+}
+
+// SAFETY: items move from the producer's thread to the consumer's, so
+// `T: Send` is needed and enough. Each slot is accessed by one side at a
+// time, handed over through `head` and `tail` as argued at each access.
+unsafe impl<T: Send> Send for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+impl<T> Shared<T> {
+    fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn close(&self) -> bool {
+        // Release: a pop that sees the flag also sees every push the closing
+        // thread made before (the producer closing after its last push).
+        let was_open = !self.closed.swap(true, Ordering::Release);
+        if was_open {
+            self.readers.notify_all();
+            self.writers.notify_all();
+        }
+        was_open
+    }
+
+    fn is_closed(&self) -> bool {
+        // Acquire: pairs with the Release in `close`.
+        self.closed.load(Ordering::Acquire)
+    }
+
+    fn len(&self) -> usize {
+        // Acquire on both: `head` first, so `tail`, which only grows and
+        // never passes `head + capacity` for long, is at least as new.
+        let head = self.head.load(Ordering::Acquire);
+        let tail = self.tail.load(Ordering::Acquire);
+        tail.wrapping_sub(head).min(self.capacity())
+    }
+}
+
+impl<T> Drop for Shared<T> {
+    fn drop(&mut self) {
+        // Relaxed: both halves are gone, so no other thread is left.
+        let head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed);
+        let cap = self.capacity();
+        let mut index = head % cap;
+        for _ in 0..tail.wrapping_sub(head) {
+            // SAFETY: the slots from `head` to `tail` hold initialised items
+            // nobody else can reach. If one item's drop panics the rest leak,
+            // which is safe.
+            self.slots[index].with_mut(|p| unsafe { (*p).assume_init_drop() });
+            index = if index + 1 == cap { 0 } else { index + 1 };
+        }
+    }
+}
+
+/// Creates a queue that holds exactly `capacity` items, returning its two
+/// halves.
+///
+/// # Errors
+///
+/// [`CapacityError::Zero`] for a capacity of 0, [`CapacityError::TooLarge`]
+/// or [`CapacityError::AllocFailed`] when the buffer cannot be allocated.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = ringq::spsc::channel::<u64>(3).unwrap();
+/// assert_eq!(tx.capacity(), 3);
+/// assert!(ringq::spsc::channel::<u64>(0).is_err());
+/// # drop(rx);
+/// ```
+pub fn channel<T>(capacity: usize) -> Result<(Producer<T>, Consumer<T>), CapacityError> {
+    let slots = buffer::slots(capacity, |_| UnsafeCell::new(MaybeUninit::uninit()))?;
+    let shared = Arc::new(Shared {
+        head: CachePadded::new(AtomicUsize::new(0)),
+        tail: CachePadded::new(AtomicUsize::new(0)),
+        closed: AtomicBool::new(false),
+        slots,
+        readers: CachePadded::new(WaitQueue::new()),
+        writers: CachePadded::new(WaitQueue::new()),
+    });
+    let producer = Producer {
+        shared: Arc::clone(&shared),
+        tail: Cell::new(0),
+        index: Cell::new(0),
+        cached_head: Cell::new(0),
+    };
+    let consumer = Consumer {
+        shared,
+        head: Cell::new(0),
+        index: Cell::new(0),
+        cached_tail: Cell::new(0),
+    };
+    Ok((producer, consumer))
+}
+
+/// The pushing half of an SPSC queue. `Send`, neither `Sync` nor `Clone`:
+/// exactly one thread pushes at a time.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = ringq::spsc::channel(2).unwrap();
+/// tx.try_push("hello").unwrap();
+/// assert_eq!(rx.try_pop(), Ok("hello"));
+/// ```
+pub struct Producer<T> {
+    shared: Arc<Shared<T>>,
+    /// Our own copy of `shared.tail`, which only we write.
+    tail: Cell<usize>,
+    /// `tail` modulo capacity, kept without dividing.
+    index: Cell<usize>,
+    /// The consumer's `head` as last seen; never ahead of the real one.
+    cached_head: Cell<usize>,
+}
+
+/// The popping half of an SPSC queue. `Send`, neither `Sync` nor `Clone`:
+/// exactly one thread pops at a time.
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = ringq::spsc::channel(2).unwrap();
+/// tx.push(1).unwrap();
+/// drop(tx); // closes the queue
+/// assert_eq!(rx.pop(), Ok(1));
+/// assert!(rx.pop().is_err());
+/// ```
+pub struct Consumer<T> {
+    shared: Arc<Shared<T>>,
+    /// Our own copy of `shared.head`, which only we write.
+    head: Cell<usize>,
+    /// `head` modulo capacity, kept without dividing.
+    index: Cell<usize>,
+    /// The producer's `tail` as last seen; never ahead of the real one.
+    cached_tail: Cell<usize>,
+}
+
+// SAFETY: a half owns its side of the ring; moving it to another thread moves
+// that side with it. `Cell` keeps it `!Sync`, so only one thread uses a half
+// at a time. Items cross threads, hence `T: Send`.
+unsafe impl<T: Send> Send for Producer<T> {}
+// SAFETY: as for `Producer`.
+unsafe impl<T: Send> Send for Consumer<T> {}
+
+impl<T> Producer<T> {
+    /// How many slots are free, reloading `head` only if fewer than `wanted`
+    /// seem free.
+    #[inline]
+    fn free_slots(&self, wanted: usize) -> usize {
+        let cap = self.shared.capacity();
+        let tail = self.tail.get();
+        let mut free = cap - tail.wrapping_sub(self.cached_head.get());
+        if free < wanted {
+            // Acquire: pairs with the consumer's Release store of `head`,
+            // made after it finished reading the slots it frees.
+            let head = self.shared.head.load(Ordering::Acquire);
+            self.cached_head.set(head);
+            free = cap - tail.wrapping_sub(head);
+        }
+        free
+    }
+
+    /// Writes `count` items from `next_item` after `tail` and publishes them.
+    ///
+    /// The caller has checked that `count` slots are free.
+    #[inline]
+    fn fill(&self, count: usize, mut next_item: impl FnMut() -> T) {
+        let cap = self.shared.capacity();
+        let mut index = self.index.get();
+        for _ in 0..count {
+            let value = next_item();
+            // SAFETY: the slot is free (the consumer's Release of `head` past
+            // it was Acquired in `free_slots`) and only the producer, this
+            // thread, writes free slots.
+            self.shared.slots[index].with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
+            index = if index + 1 == cap { 0 } else { index + 1 };
+        }
+        self.index.set(index);
+        let tail = self.tail.get().wrapping_add(count);
+        self.tail.set(tail);
+        // Release: publishes the slot writes above to the consumer.
+        self.shared.tail.store(tail, Ordering::Release);
+        if count == 1 {
+            self.shared.readers.notify_one();
+        } else {
+            self.shared.readers.notify_all();
+        }
+    }
+
+    fn check_open(&self) -> Result<(), Closed> {
+        // Relaxed: the flag carries no data to us; ordering with pops is
+        // given by `tail` (see the module docs on closing).
+        if self.shared.closed.load(Ordering::Relaxed) {
+            Err(Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Pushes `value` if there is room, without blocking.
+    ///
+    /// # Errors
+    ///
+    /// Hands `value` back in [`TryPushError::Full`] or [`TryPushError::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringq::spsc::channel(1).unwrap();
+    /// tx.try_push(1).unwrap();
+    /// assert!(tx.try_push(2).unwrap_err().is_full());
+    /// ```
+    #[inline]
+    pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
+        if self.check_open().is_err() {
+            return Err(TryPushError::Closed(value));
+        }
+        if self.free_slots(1) == 0 {
+            return Err(TryPushError::Full(value));
+        }
+        let mut value = Some(value);
+        self.fill(1, || value.take().expect("one item for one slot"));
+        Ok(())
+    }
+
+    /// Pushes `value`, blocking while the queue is full.
+    ///
+    /// # Errors
+    ///
+    /// Hands `value` back in [`PushError`] if the queue is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringq::spsc::channel(1).unwrap();
+    /// tx.push(1).unwrap();
+    /// drop(rx);
+    /// assert_eq!(tx.push(2).unwrap_err().into_inner(), 2);
+    /// ```
+    pub fn push(&self, value: T) -> Result<(), PushError<T>> {
+        blocking::push(self, value)
+    }
+
+    /// Pushes `value`, blocking at most `timeout` while the queue is full.
+    ///
+    /// # Errors
+    ///
+    /// Hands `value` back in [`PushTimeoutError`] on timeout or close.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let (tx, _rx) = ringq::spsc::channel(1).unwrap();
+    /// tx.push(1).unwrap();
+    /// assert!(tx.push_timeout(2, Duration::from_millis(1)).unwrap_err().is_timeout());
+    /// ```
+    pub fn push_timeout(&self, value: T, timeout: Duration) -> Result<(), PushTimeoutError<T>> {
+        blocking::push_until(self, value, Instant::now().checked_add(timeout))
+    }
+
+    /// Pushes `value`, blocking until `deadline` at most while the queue is full.
+    ///
+    /// # Errors
+    ///
+    /// Hands `value` back in [`PushTimeoutError`] on timeout or close.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let (tx, _rx) = ringq::spsc::channel(1).unwrap();
+    /// tx.push_deadline(1, Instant::now() + Duration::from_millis(10)).unwrap();
+    /// ```
+    pub fn push_deadline(&self, value: T, deadline: Instant) -> Result<(), PushTimeoutError<T>> {
+        blocking::push_until(self, value, Some(deadline))
+    }
+
+    /// Pushes the longest prefix of `items` that fits and publishes it with
+    /// one atomic store. Returns how many were pushed: 0 when full.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] if the queue is closed; nothing was pushed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringq::spsc::channel(3).unwrap();
+    /// assert_eq!(tx.try_push_slice(&[1, 2, 3, 4]), Ok(3));
+    /// ```
+    pub fn try_push_slice(&self, items: &[T]) -> Result<usize, Closed>
+    where
+        T: Copy,
+    {
+        self.check_open()?;
+        let count = self.free_slots(items.len()).min(items.len());
+        if count > 0 {
+            let mut items = items.iter().copied();
+            self.fill(count, || items.next().expect("pushed no more than offered"));
+        }
+        Ok(count)
+    }
+
+    /// Moves the longest prefix of `items` that fits into the queue and
+    /// publishes it with one atomic store. What did not fit stays in `items`.
+    /// Returns how many were pushed: 0 when full.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] if the queue is closed; `items` is left untouched.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringq::spsc::channel(2).unwrap();
+    /// let mut items = vec![String::from("a"), "b".into(), "c".into()];
+    /// assert_eq!(tx.try_push_vec(&mut items), Ok(2));
+    /// assert_eq!(items, ["c"]);
+    /// ```
+    pub fn try_push_vec(&self, items: &mut Vec<T>) -> Result<usize, Closed> {
+        self.check_open()?;
+        let count = self.free_slots(items.len()).min(items.len());
+        if count > 0 {
+            let mut moved = items.drain(..count);
+            self.fill(count, || moved.next().expect("drained as many as pushed"));
+        }
+        Ok(count)
+    }
+
+    /// Pushes every item, blocking while the queue is full.
+    ///
+    /// # Errors
+    ///
+    /// If the queue is closed part-way, hands back in [`PushError`] every
+    /// item that was not pushed, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringq::spsc::channel(4).unwrap();
+    /// assert_eq!(tx.push_iter(0..3), Ok(3));
+    /// drop(rx);
+    /// assert_eq!(tx.push_iter(3..5).unwrap_err().into_inner(), vec![3, 4]);
+    /// ```
+    pub fn push_iter<I: IntoIterator<Item = T>>(&self, items: I) -> Result<usize, PushError<Vec<T>>> {
+        blocking::push_iter(self, items)
+    }
+
+    /// Closes the queue; see [`Consumer::close`]. Returns `true` if this call
+    /// closed it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringq::spsc::channel::<u8>(1).unwrap();
+    /// assert!(tx.close());
+    /// assert!(rx.is_closed());
+    /// ```
+    pub fn close(&self) -> bool {
+        self.shared.close()
+    }
+
+    /// Whether the queue is closed, by either half or by a dropped half.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringq::spsc::channel::<u8>(1).unwrap();
+    /// drop(rx);
+    /// assert!(tx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+
+    /// The number of items in the queue (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringq::spsc::channel(2).unwrap();
+    /// tx.push(1).unwrap();
+    /// assert_eq!(tx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// Whether the queue holds no items (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringq::spsc::channel::<u8>(2).unwrap();
+    /// assert!(tx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the queue holds `capacity` items (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringq::spsc::channel(1).unwrap();
+    /// tx.push(1).unwrap();
+    /// assert!(tx.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.len() == self.capacity()
+    }
+
+    /// The most items the queue holds: exactly what [`channel`] was given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringq::spsc::channel::<u8>(5).unwrap();
+    /// assert_eq!(tx.capacity(), 5);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity()
+    }
+}
+
+impl<T> Consumer<T> {
+    /// How many items are ready, reloading `tail` only if fewer than
+    /// `wanted` seem ready.
+    #[inline]
+    fn ready_items(&self, wanted: usize) -> usize {
+        let head = self.head.get();
+        let mut ready = self.cached_tail.get().wrapping_sub(head);
+        if ready < wanted {
+            // Acquire: pairs with the producer's Release store of `tail`,
+            // made after it wrote the slots it publishes.
+            let tail = self.shared.tail.load(Ordering::Acquire);
+            self.cached_tail.set(tail);
+            ready = tail.wrapping_sub(head);
+        }
+        ready
+    }
+
+    /// How many items are ready, or `Closed` if none are and none will come.
+    fn ready_or_closed(&self, wanted: usize) -> Result<usize, Closed> {
+        let ready = self.ready_items(wanted);
+        if ready > 0 || !self.shared.is_closed() {
+            return Ok(ready);
+        }
+        // The flag was set: look at `tail` once more, since the producer may
+        // have pushed and then closed after our first look.
+        let ready = self.ready_items(wanted);
+        if ready > 0 {
+            Ok(ready)
+        } else {
+            Err(Closed)
+        }
+    }
+
+    /// Moves `count` ready items out into `sink` and frees their slots.
+    ///
+    /// The caller has checked that `count` items are ready.
+    #[inline]
+    fn drain(&self, count: usize, mut sink: impl FnMut(T)) {
+        let cap = self.shared.capacity();
+        let mut index = self.index.get();
+        for _ in 0..count {
+            // SAFETY: the slot holds an item the producer published (its
+            // Release of `tail` was Acquired in `ready_items`), and only the
+            // consumer, this thread, reads published slots.
+            let value = self.shared.slots[index].with(|p| unsafe { p.read().assume_init() });
+            sink(value);
+            index = if index + 1 == cap { 0 } else { index + 1 };
+        }
+        self.index.set(index);
+        let head = self.head.get().wrapping_add(count);
+        self.head.set(head);
+        // Release: our reads above complete before the producer, which
+        // Acquires `head`, may overwrite these slots.
+        self.shared.head.store(head, Ordering::Release);
+        if count == 1 {
+            self.shared.writers.notify_one();
+        } else {
+            self.shared.writers.notify_all();
+        }
+    }
+
+    /// Pops the oldest item, without blocking.
+    ///
+    /// # Errors
+    ///
+    /// [`TryPopError::Empty`] if there is none right now, and
+    /// [`TryPopError::Closed`] once the queue is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringq::TryPopError;
+    ///
+    /// let (tx, rx) = ringq::spsc::channel(1).unwrap();
+    /// assert_eq!(rx.try_pop(), Err(TryPopError::Empty));
+    /// tx.push(1).unwrap();
+    /// assert_eq!(rx.try_pop(), Ok(1));
+    /// ```
+    #[inline]
+    pub fn try_pop(&self) -> Result<T, TryPopError> {
+        match self.ready_or_closed(1) {
+            Ok(0) => Err(TryPopError::Empty),
+            Ok(_) => {
+                let mut out = None;
+                self.drain(1, |v| out = Some(v));
+                Ok(out.expect("one slot yields one item"))
+            }
+            Err(Closed) => Err(TryPopError::Closed),
+        }
+    }
+
+    /// Pops the oldest item, blocking while the queue is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] once the queue is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringq::spsc::channel(1).unwrap();
+    /// std::thread::spawn(move || tx.push(9).unwrap());
+    /// assert_eq!(rx.pop(), Ok(9));
+    /// ```
+    pub fn pop(&self) -> Result<T, Closed> {
+        blocking::pop(self)
+    }
+
+    /// Pops the oldest item, blocking at most `timeout` while the queue is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`PopTimeoutError::Timeout`] or [`PopTimeoutError::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let (_tx, rx) = ringq::spsc::channel::<u8>(1).unwrap();
+    /// assert!(rx.pop_timeout(Duration::from_millis(1)).is_err());
+    /// ```
+    pub fn pop_timeout(&self, timeout: Duration) -> Result<T, PopTimeoutError> {
+        blocking::pop_until(self, Instant::now().checked_add(timeout))
+    }
+
+    /// Pops the oldest item, blocking until `deadline` at most.
+    ///
+    /// # Errors
+    ///
+    /// [`PopTimeoutError::Timeout`] or [`PopTimeoutError::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let (tx, rx) = ringq::spsc::channel(1).unwrap();
+    /// tx.push(2).unwrap();
+    /// assert_eq!(rx.pop_deadline(Instant::now() + Duration::from_millis(50)), Ok(2));
+    /// ```
+    pub fn pop_deadline(&self, deadline: Instant) -> Result<T, PopTimeoutError> {
+        blocking::pop_until(self, Some(deadline))
+    }
+
+    /// Pops up to `buf.len()` items into the front of `buf` without blocking,
+    /// freeing their slots with one atomic store. Returns how many: 0 when empty.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] once the queue is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::mem::MaybeUninit;
+    ///
+    /// let (tx, rx) = ringq::spsc::channel(4).unwrap();
+    /// tx.try_push_slice(&[1u8, 2]).unwrap();
+    /// let mut buf = [MaybeUninit::uninit(); 4];
+    /// assert_eq!(rx.try_pop_into(&mut buf), Ok(2));
+    /// ```
+    pub fn try_pop_into(&self, buf: &mut [MaybeUninit<T>]) -> Result<usize, Closed> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let count = self.ready_or_closed(buf.len())?.min(buf.len());
+        let mut out = buf.iter_mut();
+        self.drain(count, |v| {
+            out.next().expect("popped no more than room").write(v);
+        });
+        Ok(count)
+    }
+
+    /// Appends up to `max` items to `out` without blocking, freeing their
+    /// slots with one atomic store. Returns how many: 0 when empty.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] once the queue is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringq::spsc::channel(4).unwrap();
+    /// tx.try_push_slice(&[1, 2, 3]).unwrap();
+    /// let mut out = Vec::new();
+    /// assert_eq!(rx.try_pop_many(&mut out, 8), Ok(3));
+    /// ```
+    pub fn try_pop_many(&self, out: &mut Vec<T>, max: usize) -> Result<usize, Closed> {
+        if max == 0 {
+            return Ok(0);
+        }
+        let count = self.ready_or_closed(max)?.min(max);
+        out.reserve(count);
+        self.drain(count, |v| out.push(v));
+        Ok(count)
+    }
+
+    /// Appends up to `max` items to `out`, blocking until at least one is there.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] once the queue is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringq::spsc::channel(4).unwrap();
+    /// tx.push(1).unwrap();
+    /// let mut out = Vec::new();
+    /// assert_eq!(rx.pop_many(&mut out, 8), Ok(1));
+    /// ```
+    pub fn pop_many(&self, out: &mut Vec<T>, max: usize) -> Result<usize, Closed> {
+        blocking::pop_many_until(self, out, max, None).map_err(|_| Closed)
+    }
+
+    /// Appends up to `max` items to `out`, blocking until at least one is
+    /// there or `deadline` passes (`None` waits forever).
+    ///
+    /// # Errors
+    ///
+    /// [`PopTimeoutError::Timeout`] or [`PopTimeoutError::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let (_tx, rx) = ringq::spsc::channel::<u8>(4).unwrap();
+    /// let mut out = Vec::new();
+    /// let soon = Some(Instant::now() + Duration::from_millis(1));
+    /// assert!(rx.pop_many_deadline(&mut out, 8, soon).is_err());
+    /// ```
+    pub fn pop_many_deadline(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        deadline: Option<Instant>,
+    ) -> Result<usize, PopTimeoutError> {
+        blocking::pop_many_until(self, out, max, deadline)
+    }
+
+    /// Closes the queue: pushes fail from now on, pops drain what is left and
+    /// then report closed, and a blocked half wakes. Returns `true` if this
+    /// call closed it. See the module docs for a close racing with a push.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringq::spsc::channel(1).unwrap();
+    /// rx.close();
+    /// assert!(tx.try_push(1).unwrap_err().is_closed());
+    /// ```
+    pub fn close(&self) -> bool {
+        self.shared.close()
+    }
+
+    /// Whether the queue is closed, by either half or by a dropped half.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringq::spsc::channel::<u8>(1).unwrap();
+    /// drop(tx);
+    /// assert!(rx.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+
+    /// The number of items in the queue (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringq::spsc::channel(2).unwrap();
+    /// tx.push(1).unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// Whether the queue holds no items (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = ringq::spsc::channel::<u8>(2).unwrap();
+    /// assert!(rx.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the queue holds `capacity` items (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = ringq::spsc::channel(1).unwrap();
+    /// tx.push(1).unwrap();
+    /// assert!(rx.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.len() == self.capacity()
+    }
+
+    /// The most items the queue holds: exactly what [`channel`] was given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = ringq::spsc::channel::<u8>(5).unwrap();
+    /// assert_eq!(rx.capacity(), 5);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity()
+    }
+}
+
+impl<T> Drop for Producer<T> {
+    fn drop(&mut self) {
+        self.shared.close();
+    }
+}
+
+impl<T> Drop for Consumer<T> {
+    fn drop(&mut self) {
+        self.shared.close();
+    }
+}
+
+impl<T> PushSide<T> for Producer<T> {
+    fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
+        self.try_push(value)
+    }
+    fn try_push_vec(&self, items: &mut Vec<T>) -> Result<usize, Closed> {
+        self.try_push_vec(items)
+    }
+    fn writers(&self) -> &WaitQueue {
+        &self.shared.writers
+    }
+}
+
+impl<T> PopSide<T> for Consumer<T> {
+    fn try_pop(&self) -> Result<T, TryPopError> {
+        self.try_pop()
+    }
+    fn try_pop_many(&self, out: &mut Vec<T>, max: usize) -> Result<usize, Closed> {
+        self.try_pop_many(out, max)
+    }
+    fn readers(&self) -> &WaitQueue {
+        &self.shared.readers
+    }
+}
+
+impl<T> fmt::Debug for Producer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Producer")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for Consumer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Consumer")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}

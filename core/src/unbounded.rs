@@ -1,0 +1,951 @@
+//! An unbounded multi-producer multi-consumer queue of linked ring segments.
+//!
+//! # Algorithm
+//!
+//! The design of crossbeam's `SegQueue` and list channel. Items live in
+//! fixed-size segments linked into a list. `head` and `tail` are each an index
+//! plus a segment pointer. An index counts slots, shifted left by one bit to
+//! make room for a flag; within a segment every `LAP` indices hold
+//! `SEGMENT_CAP = LAP - 1` slots, and the one extra index marks "the next
+//! segment is being installed".
+//!
+//! - A pusher claims a slot by CAS on the tail index, writes the item, and
+//!   sets the slot's `WRITE` bit with Release. The pusher that claims the last
+//!   slot of a segment installs the next segment (allocated before its CAS,
+//!   so the CAS winner never allocates) and bumps the index past the marker.
+//! - A popper claims a slot by CAS on the head index, waits for `WRITE` (a
+//!   pusher that claimed the slot is about to set it), and takes the item.
+//!   The popper that takes the last slot moves `head` to the next segment.
+//! - Segments are freed by whichever popper finishes last with them: each
+//!   popper sets `READ` on its slot, and the one that finds `DESTROY` set (or
+//!   that took the last slot) walks the rest, handing the job on to any popper
+//!   still reading. So memory follows the number of items held, not the
+//!   number ever pushed.
+//!
+//! The low bit of the tail index is the closed mark: [`close`] sets it with
+//! one `fetch_or`, so every later CAS on the tail fails and the push sees the
+//! queue closed. The low bit of the head index instead caches "there is a
+//! segment after this one", which lets a popper skip a look at `tail`.
+//!
+//! Batches claim up to the rest of the current segment with one CAS.
+//!
+//! [`close`]: UnboundedQueue::close
+
+use std::fmt;
+use std::mem::MaybeUninit;
+use std::ptr;
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+
+use crate::blocking::{self, PopSide, PushSide};
+use crate::error::{Closed, PopTimeoutError, PushError, TryPopError, TryPushError};
+use crate::loom::{fence, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::wait::WaitQueue;
+
+// Slot states.
+/// The item has been written.
+const WRITE: usize = 1;
+/// The item has been taken.
+const READ: usize = 2;
+/// The segment is being freed; whoever reads this slot last must go on freeing it.
+const DESTROY: usize = 4;
+
+/// Indices per segment. Small under loom, so a few items cross segments.
+const LAP: usize = if cfg!(loom) { 3 } else { 32 };
+/// Slots per segment: one index per lap is the "next segment" marker.
+const SEGMENT_CAP: usize = LAP - 1;
+/// Indices are shifted by this much to make room for a flag bit.
+const SHIFT: usize = 1;
+/// In the tail index: the queue is closed. In the head index: a next segment exists.
+const MARK_BIT: usize = 1;
+
+struct Slot<T> {
+    value: UnsafeCell<MaybeUninit<T>>,
+    state: AtomicUsize,
+}
+
+impl<T> Slot<T> {
+    /// Waits until the pusher that claimed this slot has written it.
+    fn wait_write(&self) {
+        let backoff = Backoff::new();
+        // Acquire: pairs with the pusher's Release of WRITE; makes the item visible.
+        while self.state.load(Ordering::Acquire) & WRITE == 0 {
+            backoff.snooze();
+        }
+    }
+}
+
+struct Segment<T> {
+    next: AtomicPtr<Segment<T>>,
+    slots: [Slot<T>; SEGMENT_CAP],
+}
+
+impl<T> Segment<T> {
+    fn new() -> Box<Self> {
+        Box::new(Self {
+            next: AtomicPtr::new(ptr::null_mut()),
+            slots: std::array::from_fn(|_| Slot {
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+                state: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// Waits until the pusher that filled this segment links the next one.
+    fn wait_next(&self) -> *mut Self {
+        let backoff = Backoff::new();
+        loop {
+            // Acquire: pairs with the Release store that links the segment.
+            let next = self.next.load(Ordering::Acquire);
+            if !next.is_null() {
+                return next;
+            }
+            backoff.snooze();
+        }
+    }
+
+    /// Frees the segment once every slot from `start` on has been read.
+    ///
+    /// # Safety
+    ///
+    /// `this` must be a live segment whose last slot has been read, and every
+    /// slot before `start` must have been read too.
+    unsafe fn destroy(this: *mut Self, start: usize) {
+        // The last slot is not checked: its reader is the one that started
+        // the destruction.
+        for i in start..SEGMENT_CAP - 1 {
+            // SAFETY: the segment stays allocated until this loop decides to
+            // free it, and only the thread running this loop can free it.
+            let slot = unsafe { &(*this).slots[i] };
+            // AcqRel: Acquire sees the reader's work on the slot before we
+            // free it; Release hands our DESTROY to that reader if it is not done.
+            if slot.state.load(Ordering::Acquire) & READ == 0
+                && slot.state.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
+            {
+                // That slot's reader will go on freeing from `i + 1`.
+                return;
+            }
+        }
+        // SAFETY: every slot has been read and no thread holds a pointer to
+        // the segment any more: `head` has moved past it.
+        drop(unsafe { Box::from_raw(this) });
+    }
+}
+
+/// An end of the queue: an index, and the segment it points into.
+struct Position<T> {
+    index: AtomicUsize,
+    segment: AtomicPtr<Segment<T>>,
+}
+
+/// An unbounded multi-producer multi-consumer queue.
+///
+/// Pushes never block and never report Full; pops block while it is empty.
+/// Share it by reference or in an `Arc`.
+///
+/// Memory is allocated in segments of 31 items as the queue grows, and each
+/// segment is freed as soon as its last item is popped.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use ringq::UnboundedQueue;
+///
+/// let q = Arc::new(UnboundedQueue::new());
+/// let workers: Vec<_> = (0..2)
+///     .map(|_| {
+///         let q = Arc::clone(&q);
+///         std::thread::spawn(move || {
+///             let mut done = 0;
+///             while let Ok(job) = q.pop() {
+///                 done += job;
+///             }
+///             done
+///         })
+///     })
+///     .collect();
+/// for job in 1..=100 {
+///     q.push(job).unwrap();
+/// }
+/// q.close();
+/// let total: i32 = workers.into_iter().map(|w| w.join().unwrap()).sum();
+/// assert_eq!(total, 5050);
+/// ```
+pub struct UnboundedQueue<T> {
+    head: CachePadded<Position<T>>,
+    tail: CachePadded<Position<T>>,
+    readers: CachePadded<WaitQueue>,
+}
+
+// SAFETY: items move between threads through the queue, so `T: Send` is
+// required and enough; each slot is accessed by the one thread that claimed
+// it with a CAS, as argued at each access.
+unsafe impl<T: Send> Send for UnboundedQueue<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Sync for UnboundedQueue<T> {}
+
+impl<T> Default for UnboundedQueue<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> UnboundedQueue<T> {
+    /// Creates an empty queue. The first segment is allocated by the first push.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ringq::UnboundedQueue::<String>::new();
+    /// assert!(q.is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Self {
+            head: CachePadded::new(Position {
+                index: AtomicUsize::new(0),
+                segment: AtomicPtr::new(ptr::null_mut()),
+            }),
+            tail: CachePadded::new(Position {
+                index: AtomicUsize::new(0),
+                segment: AtomicPtr::new(ptr::null_mut()),
+            }),
+            readers: CachePadded::new(WaitQueue::new()),
+        }
+    }
+
+    /// Claims up to `max` consecutive slots in the tail segment with one CAS.
+    ///
+    /// Returns the segment, the first slot's offset and how many were claimed
+    /// (at least one).
+    fn claim_push(&self, max: usize) -> Result<(*mut Segment<T>, usize, usize), Closed> {
+        debug_assert!(max > 0);
+        let backoff = Backoff::new();
+        // Acquire (both): pairs with the Release stores that install a
+        // segment, so the segment we read is initialised.
+        let mut tail = self.tail.index.load(Ordering::Acquire);
+        let mut segment = self.tail.segment.load(Ordering::Acquire);
+        let mut next_segment: Option<Box<Segment<T>>> = None;
+        loop {
+            if tail & MARK_BIT != 0 {
+                return Err(Closed);
+            }
+            let offset = (tail >> SHIFT) % LAP;
+            if offset == SEGMENT_CAP {
+                // Another pusher is installing the next segment.
+                backoff.snooze();
+                tail = self.tail.index.load(Ordering::Acquire);
+                segment = self.tail.segment.load(Ordering::Acquire);
+                continue;
+            }
+            let count = max.min(SEGMENT_CAP - offset);
+            let fills_segment = offset + count == SEGMENT_CAP;
+            // Allocate before the CAS, so the winner never waits on malloc
+            // while other pushers spin on the marker.
+            if fills_segment && next_segment.is_none() {
+                next_segment = Some(Segment::new());
+            }
+            if segment.is_null() {
+                // The very first push installs the first segment.
+                let new = Box::into_raw(next_segment.take().unwrap_or_else(Segment::new));
+                // Release: publishes the segment's initialisation.
+                match self.tail.segment.compare_exchange(
+                    segment,
+                    new,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // Release: publishes the segment to poppers.
+                        self.head.segment.store(new, Ordering::Release);
+                        segment = new;
+                        // Go round again: the claim may still need a spare
+                        // segment to install after this one.
+                        continue;
+                    }
+                    Err(_) => {
+                        // SAFETY: `new` came from `Box::into_raw` above and
+                        // was never shared.
+                        next_segment = Some(unsafe { Box::from_raw(new) });
+                        tail = self.tail.index.load(Ordering::Acquire);
+                        segment = self.tail.segment.load(Ordering::Acquire);
+                        continue;
+                    }
+                }
+            }
+            let new_tail = tail + (count << SHIFT);
+            // SeqCst on success: the CAS must not be reordered with the
+            // segment loads of this iteration (Acquire) nor the installation
+            // below (Release), and a popper's SeqCst fence must see it before
+            // it declares the queue empty. Acquire on failure: we reload the
+            // segment that goes with the new index.
+            match self.tail.index.compare_exchange_weak(
+                tail,
+                new_tail,
+                Ordering::SeqCst,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    if fills_segment {
+                        let next = Box::into_raw(next_segment.take().expect("allocated above"));
+                        // Release (all three): publish the new segment to
+                        // pushers, the skipped marker index, and to poppers
+                        // that follow `next`.
+                        self.tail.segment.store(next, Ordering::Release);
+                        self.tail.index.fetch_add(1 << SHIFT, Ordering::Release);
+                        // SAFETY: `segment` stays allocated until every slot
+                        // in it is read, and our slots are not written yet.
+                        unsafe { (*segment).next.store(next, Ordering::Release) };
+                    }
+                    return Ok((segment, offset, count));
+                }
+                Err(current) => {
+                    tail = current;
+                    segment = self.tail.segment.load(Ordering::Acquire);
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    /// Claims up to `max` consecutive pushed slots in the head segment with
+    /// one CAS. Returns the segment, first offset and count; a count of 0
+    /// means empty.
+    fn claim_pop(&self, max: usize) -> Result<(*mut Segment<T>, usize, usize), Closed> {
+        debug_assert!(max > 0);
+        let backoff = Backoff::new();
+        // Acquire: pairs with the Release stores that move `head` to a new
+        // segment.
+        let mut head = self.head.index.load(Ordering::Acquire);
+        let mut segment = self.head.segment.load(Ordering::Acquire);
+        loop {
+            let offset = (head >> SHIFT) % LAP;
+            if offset == SEGMENT_CAP {
+                // Another popper is moving `head` to the next segment.
+                backoff.snooze();
+                head = self.head.index.load(Ordering::Acquire);
+                segment = self.head.segment.load(Ordering::Acquire);
+                continue;
+            }
+            let mut count = max.min(SEGMENT_CAP - offset);
+            let mut new_head = head;
+            if head & MARK_BIT == 0 {
+                // Not known whether a next segment exists: look at `tail`.
+                // SeqCst: pairs with the pushers' SeqCst CAS, so we see every
+                // claim that precedes this fence.
+                fence(Ordering::SeqCst);
+                let tail = self.tail.index.load(Ordering::Relaxed);
+                if head >> SHIFT == tail >> SHIFT {
+                    return if tail & MARK_BIT != 0 {
+                        Err(Closed)
+                    } else {
+                        Ok((segment, offset, 0))
+                    };
+                }
+                if (head >> SHIFT) / LAP == (tail >> SHIFT) / LAP {
+                    // Same segment: take only slots claimed so far.
+                    count = count.min((tail >> SHIFT) - (head >> SHIFT));
+                } else {
+                    // The tail is in a later segment: remember that.
+                    new_head |= MARK_BIT;
+                }
+            }
+            if segment.is_null() {
+                // The first push is still installing the first segment.
+                backoff.snooze();
+                head = self.head.index.load(Ordering::Acquire);
+                segment = self.head.segment.load(Ordering::Acquire);
+                continue;
+            }
+            new_head += count << SHIFT;
+            // SeqCst on success: orders the claim with the segment load and
+            // the head move below, as in `claim_push`.
+            match self.head.index.compare_exchange_weak(
+                head,
+                new_head,
+                Ordering::SeqCst,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => {
+                    if offset + count == SEGMENT_CAP {
+                        // We took the last slot: move `head` to the next segment.
+                        // SAFETY: the segment is alive until its last slot,
+                        // which we own, has been read.
+                        let next = unsafe { (*segment).wait_next() };
+                        let mut next_index = (new_head & !MARK_BIT).wrapping_add(1 << SHIFT);
+                        // Relaxed: a hint; a stale null only costs a look at `tail`.
+                        // SAFETY: `next` was linked by the pusher that filled
+                        // this segment and is freed only after `head` moves past it.
+                        if !unsafe { (*next).next.load(Ordering::Relaxed) }.is_null() {
+                            next_index |= MARK_BIT;
+                        }
+                        // Release (both): publish the segment before the index
+                        // that lets other poppers into it.
+                        self.head.segment.store(next, Ordering::Release);
+                        self.head.index.store(next_index, Ordering::Release);
+                    }
+                    return Ok((segment, offset, count));
+                }
+                Err(current) => {
+                    head = current;
+                    segment = self.head.segment.load(Ordering::Acquire);
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    /// Writes `count` items from `next_item` into the slots claimed at `offset`.
+    ///
+    /// # Safety
+    ///
+    /// The slots must have been claimed by this thread with
+    /// [`claim_push`](Self::claim_push) and not yet written.
+    unsafe fn fill(
+        &self,
+        segment: *mut Segment<T>,
+        offset: usize,
+        count: usize,
+        mut next_item: impl FnMut() -> T,
+    ) {
+        for i in offset..offset + count {
+            // SAFETY: the segment stays allocated until every slot in it is
+            // read, and ours are not even written yet.
+            let slot = unsafe { &(*segment).slots[i] };
+            let value = next_item();
+            // SAFETY: we claimed this slot; no popper reads it before WRITE.
+            slot.value.with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
+            // Release: publishes the item to the popper that Acquires WRITE.
+            slot.state.fetch_or(WRITE, Ordering::Release);
+        }
+        if count == 1 {
+            self.readers.notify_one();
+        } else {
+            self.readers.notify_all();
+        }
+    }
+
+    /// Moves `count` items claimed at `offset` out into `sink`, freeing the
+    /// segment if we are the last to leave it.
+    ///
+    /// # Safety
+    ///
+    /// The slots must have been claimed by this thread with
+    /// [`claim_pop`](Self::claim_pop) and not yet read.
+    unsafe fn drain(
+        &self,
+        segment: *mut Segment<T>,
+        offset: usize,
+        count: usize,
+        mut sink: impl FnMut(T),
+    ) {
+        for i in offset..offset + count {
+            // SAFETY: the segment is freed only after this slot is marked READ.
+            let slot = unsafe { &(*segment).slots[i] };
+            slot.wait_write();
+            // SAFETY: WRITE is set (Acquired in `wait_write`), so the value is
+            // initialised, and we alone claimed this slot.
+            let value = slot.value.with(|p| unsafe { p.read().assume_init() });
+            if i + 1 == SEGMENT_CAP {
+                // SAFETY: we read the last slot and every earlier slot is ours
+                // or someone else's to mark; `destroy` hands off to them.
+                unsafe { Segment::destroy(segment, 0) };
+            } else if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
+                // AcqRel: Release publishes our read to the destroyer;
+                // Acquire sees its DESTROY. It stopped at us: go on from here.
+                // SAFETY: the last slot was read (destruction started) and
+                // slots up to `i` are read.
+                unsafe { Segment::destroy(segment, i + 1) };
+            }
+            sink(value);
+        }
+    }
+
+    /// Pushes `value`. Never blocks and never reports Full.
+    ///
+    /// # Errors
+    ///
+    /// Hands `value` back in [`TryPushError::Closed`] if the queue is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ringq::UnboundedQueue::new();
+    /// q.try_push(1).unwrap();
+    /// q.close();
+    /// assert!(q.try_push(2).unwrap_err().is_closed());
+    /// ```
+    pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
+        match self.claim_push(1) {
+            Ok((segment, offset, count)) => {
+                let mut value = Some(value);
+                // SAFETY: `claim_push` gave this thread these slots.
+                unsafe { self.fill(segment, offset, count, || value.take().expect("one item")) };
+                Ok(())
+            }
+            Err(Closed) => Err(TryPushError::Closed(value)),
+        }
+    }
+
+    /// Pushes `value`; the same as [`try_push`](Self::try_push), since an
+    /// unbounded queue never makes a push wait.
+    ///
+    /// # Errors
+    ///
+    /// Hands `value` back in [`PushError`] if the queue is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ringq::UnboundedQueue::new();
+    /// q.push("job").unwrap();
+    /// assert_eq!(q.len(), 1);
+    /// ```
+    pub fn push(&self, value: T) -> Result<(), PushError<T>> {
+        self.try_push(value).map_err(|e| PushError(e.into_inner()))
+    }
+
+    /// Pops the oldest item, without blocking.
+    ///
+    /// # Errors
+    ///
+    /// [`TryPopError::Empty`] if there is none right now, and
+    /// [`TryPopError::Closed`] once the queue is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringq::TryPopError;
+    ///
+    /// let q = ringq::UnboundedQueue::new();
+    /// q.push(1).unwrap();
+    /// assert_eq!(q.try_pop(), Ok(1));
+    /// assert_eq!(q.try_pop(), Err(TryPopError::Empty));
+    /// ```
+    pub fn try_pop(&self) -> Result<T, TryPopError> {
+        match self.claim_pop(1) {
+            Ok((_, _, 0)) => Err(TryPopError::Empty),
+            Ok((segment, offset, count)) => {
+                let mut out = None;
+                // SAFETY: `claim_pop` gave this thread these slots.
+                unsafe { self.drain(segment, offset, count, |v| out = Some(v)) };
+                Ok(out.expect("one slot yields one item"))
+            }
+            Err(Closed) => Err(TryPopError::Closed),
+        }
+    }
+
+    /// Pops the oldest item, blocking while the queue is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] once the queue is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ringq::UnboundedQueue::new();
+    /// q.push(4).unwrap();
+    /// q.close();
+    /// assert_eq!(q.pop(), Ok(4));
+    /// assert!(q.pop().is_err());
+    /// ```
+    pub fn pop(&self) -> Result<T, Closed> {
+        blocking::pop(self)
+    }
+
+    /// Pops the oldest item, blocking at most `timeout` while the queue is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`PopTimeoutError::Timeout`] or [`PopTimeoutError::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let q = ringq::UnboundedQueue::<u8>::new();
+    /// assert!(q.pop_timeout(Duration::from_millis(1)).is_err());
+    /// ```
+    pub fn pop_timeout(&self, timeout: Duration) -> Result<T, PopTimeoutError> {
+        blocking::pop_until(self, Instant::now().checked_add(timeout))
+    }
+
+    /// Pops the oldest item, blocking until `deadline` at most.
+    ///
+    /// # Errors
+    ///
+    /// [`PopTimeoutError::Timeout`] or [`PopTimeoutError::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let q = ringq::UnboundedQueue::new();
+    /// q.push(1).unwrap();
+    /// assert_eq!(q.pop_deadline(Instant::now() + Duration::from_millis(50)), Ok(1));
+    /// ```
+    pub fn pop_deadline(&self, deadline: Instant) -> Result<T, PopTimeoutError> {
+        blocking::pop_until(self, Some(deadline))
+    }
+
+    /// Pushes every item of `items`, up to a segment's worth per atomic step.
+    /// Returns how many were pushed: all of them.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] if the queue is closed; nothing was pushed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ringq::UnboundedQueue::new();
+    /// assert_eq!(q.try_push_slice(&[1, 2, 3]), Ok(3));
+    /// ```
+    pub fn try_push_slice(&self, items: &[T]) -> Result<usize, Closed>
+    where
+        T: Copy,
+    {
+        let mut pushed = 0;
+        while pushed < items.len() {
+            let (segment, offset, count) = match self.claim_push(items.len() - pushed) {
+                Ok(claim) => claim,
+                // Items pushed before a racing close stay pushed.
+                Err(Closed) if pushed > 0 => break,
+                Err(Closed) => return Err(Closed),
+            };
+            let mut batch = items[pushed..pushed + count].iter().copied();
+            // SAFETY: `claim_push` gave this thread `count` slots.
+            unsafe { self.fill(segment, offset, count, || batch.next().expect("claimed as many")) };
+            pushed += count;
+        }
+        Ok(pushed)
+    }
+
+    /// Moves every item out of `items` into the queue, up to a segment's
+    /// worth per atomic step. Returns how many were pushed.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] if the queue is closed; `items` is left untouched. If a
+    /// close races with the call, the items it did not push stay in `items`
+    /// and the count so far is returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ringq::UnboundedQueue::new();
+    /// let mut items = vec![String::from("a"), "b".into()];
+    /// assert_eq!(q.try_push_vec(&mut items), Ok(2));
+    /// assert!(items.is_empty());
+    /// ```
+    pub fn try_push_vec(&self, items: &mut Vec<T>) -> Result<usize, Closed> {
+        let mut pushed = 0;
+        while !items.is_empty() {
+            let (segment, offset, count) = match self.claim_push(items.len()) {
+                Ok(claim) => claim,
+                Err(Closed) if pushed > 0 => break,
+                Err(Closed) => return Err(Closed),
+            };
+            let mut moved = items.drain(..count);
+            // SAFETY: `claim_push` gave this thread `count` slots.
+            unsafe { self.fill(segment, offset, count, || moved.next().expect("claimed as many")) };
+            drop(moved);
+            pushed += count;
+        }
+        Ok(pushed)
+    }
+
+    /// Pushes every item; the same as pushing them one by one, but claiming
+    /// up to a segment's worth per atomic step.
+    ///
+    /// # Errors
+    ///
+    /// If the queue is closed part-way, hands back in [`PushError`] every
+    /// item that was not pushed, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ringq::UnboundedQueue::new();
+    /// assert_eq!(q.push_iter(0..100), Ok(100));
+    /// assert_eq!(q.len(), 100);
+    /// ```
+    pub fn push_iter<I: IntoIterator<Item = T>>(&self, items: I) -> Result<usize, PushError<Vec<T>>> {
+        blocking::push_iter(self, items)
+    }
+
+    /// Pops up to `buf.len()` items into the front of `buf` without blocking,
+    /// up to a segment's worth per atomic step. Returns how many: 0 when empty.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] once the queue is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::mem::MaybeUninit;
+    ///
+    /// let q = ringq::UnboundedQueue::new();
+    /// q.try_push_slice(&[1u8, 2, 3]).unwrap();
+    /// let mut buf = [MaybeUninit::uninit(); 2];
+    /// assert_eq!(q.try_pop_into(&mut buf), Ok(2));
+    /// ```
+    pub fn try_pop_into(&self, buf: &mut [MaybeUninit<T>]) -> Result<usize, Closed> {
+        let mut out = buf.iter_mut();
+        self.pop_batch(out.len(), |v| {
+            out.next().expect("popped no more than room").write(v);
+        })
+    }
+
+    /// Appends up to `max` items to `out` without blocking, up to a segment's
+    /// worth per atomic step. Returns how many: 0 when empty.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] once the queue is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ringq::UnboundedQueue::new();
+    /// q.push_iter(0..5).unwrap();
+    /// let mut out = Vec::new();
+    /// assert_eq!(q.try_pop_many(&mut out, 3), Ok(3));
+    /// assert_eq!(out, [0, 1, 2]);
+    /// ```
+    pub fn try_pop_many(&self, out: &mut Vec<T>, max: usize) -> Result<usize, Closed> {
+        self.pop_batch(max, |v| out.push(v))
+    }
+
+    fn pop_batch(&self, max: usize, mut sink: impl FnMut(T)) -> Result<usize, Closed> {
+        let mut popped = 0;
+        while popped < max {
+            let (segment, offset, count) = match self.claim_pop(max - popped) {
+                Ok((_, _, 0)) => break,
+                Ok(claim) => claim,
+                Err(Closed) if popped > 0 => break,
+                Err(Closed) => return Err(Closed),
+            };
+            // SAFETY: `claim_pop` gave this thread these slots.
+            unsafe { self.drain(segment, offset, count, &mut sink) };
+            popped += count;
+        }
+        Ok(popped)
+    }
+
+    /// Appends up to `max` items to `out`, blocking until at least one is there.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] once the queue is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ringq::UnboundedQueue::new();
+    /// q.push(1).unwrap();
+    /// let mut out = Vec::new();
+    /// assert_eq!(q.pop_many(&mut out, 8), Ok(1));
+    /// ```
+    pub fn pop_many(&self, out: &mut Vec<T>, max: usize) -> Result<usize, Closed> {
+        blocking::pop_many_until(self, out, max, None).map_err(|_| Closed)
+    }
+
+    /// Appends up to `max` items to `out`, blocking until at least one is
+    /// there or `deadline` passes (`None` waits forever).
+    ///
+    /// # Errors
+    ///
+    /// [`PopTimeoutError::Timeout`] or [`PopTimeoutError::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let q = ringq::UnboundedQueue::<u8>::new();
+    /// let mut out = Vec::new();
+    /// let soon = Some(Instant::now() + Duration::from_millis(1));
+    /// assert!(q.pop_many_deadline(&mut out, 8, soon).is_err());
+    /// ```
+    pub fn pop_many_deadline(
+        &self,
+        out: &mut Vec<T>,
+        max: usize,
+        deadline: Option<Instant>,
+    ) -> Result<usize, PopTimeoutError> {
+        blocking::pop_many_until(self, out, max, deadline)
+    }
+
+    /// Closes the queue: pushes fail from now on, pops drain what is left and
+    /// then report closed, and every blocked popper wakes. Returns `true` if
+    /// this call closed it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ringq::UnboundedQueue::<u8>::new();
+    /// assert!(q.close());
+    /// assert!(q.is_closed());
+    /// ```
+    pub fn close(&self) -> bool {
+        // SeqCst: like the pushers' CAS, so a popper's SeqCst fence that
+        // follows it sees the mark together with every claim before it.
+        let was_open = self.tail.index.fetch_or(MARK_BIT, Ordering::SeqCst) & MARK_BIT == 0;
+        if was_open {
+            self.readers.notify_all();
+        }
+        was_open
+    }
+
+    /// Whether [`close`](Self::close) has been called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!ringq::UnboundedQueue::<u8>::new().is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        // Acquire: a caller that sees the mark also sees what preceded close().
+        self.tail.index.load(Ordering::Acquire) & MARK_BIT != 0
+    }
+
+    /// The number of items in the queue (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ringq::UnboundedQueue::new();
+    /// q.push_iter(0..40).unwrap();
+    /// assert_eq!(q.len(), 40);
+    /// ```
+    pub fn len(&self) -> usize {
+        loop {
+            // Acquire on all three: keeps the head load between the two tail
+            // loads, so equal tails mean a consistent pair.
+            let mut tail = self.tail.index.load(Ordering::Acquire);
+            let mut head = self.head.index.load(Ordering::Acquire);
+            if self.tail.index.load(Ordering::Acquire) != tail {
+                continue;
+            }
+            // Drop the flag bits, and step over a "next segment" marker.
+            tail &= !((1 << SHIFT) - 1);
+            head &= !((1 << SHIFT) - 1);
+            if (tail >> SHIFT) % LAP == LAP - 1 {
+                tail = tail.wrapping_add(1 << SHIFT);
+            }
+            if (head >> SHIFT) % LAP == LAP - 1 {
+                head = head.wrapping_add(1 << SHIFT);
+            }
+            // Rebase both to the head's segment, then discount one marker
+            // index per segment boundary crossed.
+            let lap = (head >> SHIFT) / LAP;
+            let tail = (tail >> SHIFT) - lap * LAP;
+            let head = (head >> SHIFT) - lap * LAP;
+            return tail - head - tail / LAP;
+        }
+    }
+
+    /// Whether the queue holds no items (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(ringq::UnboundedQueue::<u8>::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        // Acquire: as in `len`.
+        let head = self.head.index.load(Ordering::Acquire);
+        let tail = self.tail.index.load(Ordering::Acquire);
+        head >> SHIFT == tail >> SHIFT
+    }
+
+    /// Always `false`: an unbounded queue is never full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!ringq::UnboundedQueue::<u8>::new().is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        false
+    }
+
+    /// Always `None`: an unbounded queue has no capacity limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(ringq::UnboundedQueue::<u8>::new().capacity(), None);
+    /// ```
+    pub fn capacity(&self) -> Option<usize> {
+        None
+    }
+}
+
+impl<T> PushSide<T> for UnboundedQueue<T> {
+    fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
+        self.try_push(value)
+    }
+    fn try_push_vec(&self, items: &mut Vec<T>) -> Result<usize, Closed> {
+        self.try_push_vec(items)
+    }
+    fn writers(&self) -> &WaitQueue {
+        unreachable!("an unbounded queue never makes a push wait")
+    }
+}
+
+impl<T> PopSide<T> for UnboundedQueue<T> {
+    fn try_pop(&self) -> Result<T, TryPopError> {
+        self.try_pop()
+    }
+    fn try_pop_many(&self, out: &mut Vec<T>, max: usize) -> Result<usize, Closed> {
+        self.try_pop_many(out, max)
+    }
+    fn readers(&self) -> &WaitQueue {
+        &self.readers
+    }
+}
+
+impl<T> Drop for UnboundedQueue<T> {
+    fn drop(&mut self) {
+        // Relaxed throughout: `&mut self` means no other thread is left.
+        let mut head = self.head.index.load(Ordering::Relaxed) & !((1 << SHIFT) - 1);
+        let tail = self.tail.index.load(Ordering::Relaxed) & !((1 << SHIFT) - 1);
+        let mut segment = self.head.segment.load(Ordering::Relaxed);
+        while head != tail {
+            let offset = (head >> SHIFT) % LAP;
+            if offset < SEGMENT_CAP {
+                // SAFETY: slots between head and tail hold written, unread
+                // items (no push is half done: we have `&mut self`).
+                let slot = unsafe { &(*segment).slots[offset] };
+                slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            } else {
+                // SAFETY: we own every segment still linked from head.
+                let next = unsafe { (*segment).next.load(Ordering::Relaxed) };
+                // SAFETY: as above; nobody else points to it any more.
+                drop(unsafe { Box::from_raw(segment) });
+                segment = next;
+            }
+            head = head.wrapping_add(1 << SHIFT);
+        }
+        if !segment.is_null() {
+            // SAFETY: the last segment, owned by us as above.
+            drop(unsafe { Box::from_raw(segment) });
+        }
+    }
+}
+
+impl<T> fmt::Debug for UnboundedQueue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnboundedQueue")
+            .field("len", &self.len())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
