@@ -74,7 +74,10 @@ impl Queue for ringq_bounded {
 ///
 /// `out` must be NULL or valid for writing one pointer.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_bounded_new(capacity: usize, out: *mut *mut ringq_bounded) -> ringq_result {
+pub unsafe extern "C" fn ringq_bounded_new(
+    capacity: usize,
+    out: *mut *mut ringq_bounded,
+) -> ringq_result {
     // SAFETY: forwarded from this function's contract.
     unsafe {
         ops::new(out, || {
@@ -117,7 +120,10 @@ pub unsafe extern "C" fn ringq_bounded_free(queue: *mut ringq_bounded) {
 ///
 /// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_bounded_try_push(queue: *const ringq_bounded, item: *mut c_void) -> ringq_result {
+pub unsafe extern "C" fn ringq_bounded_try_push(
+    queue: *const ringq_bounded,
+    item: *mut c_void,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::try_push(queue, item) }
@@ -137,7 +143,10 @@ pub unsafe extern "C" fn ringq_bounded_try_push(queue: *const ringq_bounded, ite
 ///
 /// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_bounded_push(queue: *const ringq_bounded, item: *mut c_void) -> ringq_result {
+pub unsafe extern "C" fn ringq_bounded_push(
+    queue: *const ringq_bounded,
+    item: *mut c_void,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::push(queue, item) }
@@ -161,7 +170,11 @@ pub unsafe extern "C" fn ringq_bounded_push(queue: *const ringq_bounded, item: *
 ///
 /// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_bounded_push_timeout(queue: *const ringq_bounded, item: *mut c_void, timeout_ns: u64) -> ringq_result {
+pub unsafe extern "C" fn ringq_bounded_push_timeout(
+    queue: *const ringq_bounded,
+    item: *mut c_void,
+    timeout_ns: u64,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::push_timeout(queue, item, timeout_ns) }
@@ -182,7 +195,12 @@ pub unsafe extern "C" fn ringq_bounded_push_timeout(queue: *const ringq_bounded,
 ///
 /// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `items` must be NULL or point to `count` readable pointers (anything when `count` is 0); `pushed` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_bounded_try_push_many(queue: *const ringq_bounded, items: *const *mut c_void, count: usize, pushed: *mut usize) -> ringq_result {
+pub unsafe extern "C" fn ringq_bounded_try_push_many(
+    queue: *const ringq_bounded,
+    items: *const *mut c_void,
+    count: usize,
+    pushed: *mut usize,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::try_push_many(queue, items, count, pushed) }
@@ -202,7 +220,10 @@ pub unsafe extern "C" fn ringq_bounded_try_push_many(queue: *const ringq_bounded
 ///
 /// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_bounded_try_pop(queue: *const ringq_bounded, out: *mut *mut c_void) -> ringq_result {
+pub unsafe extern "C" fn ringq_bounded_try_pop(
+    queue: *const ringq_bounded,
+    out: *mut *mut c_void,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::try_pop(queue, out) }
@@ -223,7 +244,10 @@ pub unsafe extern "C" fn ringq_bounded_try_pop(queue: *const ringq_bounded, out:
 ///
 /// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_bounded_pop(queue: *const ringq_bounded, out: *mut *mut c_void) -> ringq_result {
+pub unsafe extern "C" fn ringq_bounded_pop(
+    queue: *const ringq_bounded,
+    out: *mut *mut c_void,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::pop(queue, out) }
@@ -248,7 +272,11 @@ pub unsafe extern "C" fn ringq_bounded_pop(queue: *const ringq_bounded, out: *mu
 ///
 /// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_bounded_pop_timeout(queue: *const ringq_bounded, out: *mut *mut c_void, timeout_ns: u64) -> ringq_result {
+pub unsafe extern "C" fn ringq_bounded_pop_timeout(
+    queue: *const ringq_bounded,
+    out: *mut *mut c_void,
+    timeout_ns: u64,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::pop_timeout(queue, out, timeout_ns) }
@@ -272,7 +300,12 @@ pub unsafe extern "C" fn ringq_bounded_pop_timeout(queue: *const ringq_bounded, 
 ///
 /// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or point to `max` writable pointers (anything when `max` is 0); `popped` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_bounded_try_pop_many(queue: *const ringq_bounded, out: *mut *mut c_void, max: usize, popped: *mut usize) -> ringq_result {
+pub unsafe extern "C" fn ringq_bounded_try_pop_many(
+    queue: *const ringq_bounded,
+    out: *mut *mut c_void,
+    max: usize,
+    popped: *mut usize,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::try_pop_many(queue, out, max, popped) }
@@ -309,7 +342,10 @@ pub unsafe extern "C" fn ringq_bounded_close(queue: *const ringq_bounded) -> rin
 ///
 /// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_bounded_is_closed(queue: *const ringq_bounded, out: *mut bool) -> ringq_result {
+pub unsafe extern "C" fn ringq_bounded_is_closed(
+    queue: *const ringq_bounded,
+    out: *mut bool,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::is_closed(queue, out) }
@@ -327,7 +363,10 @@ pub unsafe extern "C" fn ringq_bounded_is_closed(queue: *const ringq_bounded, ou
 ///
 /// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_bounded_len(queue: *const ringq_bounded, out: *mut usize) -> ringq_result {
+pub unsafe extern "C" fn ringq_bounded_len(
+    queue: *const ringq_bounded,
+    out: *mut usize,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::len(queue, out) }
@@ -344,9 +383,11 @@ pub unsafe extern "C" fn ringq_bounded_len(queue: *const ringq_bounded, out: *mu
 ///
 /// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_bounded_capacity(queue: *const ringq_bounded, out: *mut usize) -> ringq_result {
+pub unsafe extern "C" fn ringq_bounded_capacity(
+    queue: *const ringq_bounded,
+    out: *mut usize,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::capacity(queue, out) }
 }
-

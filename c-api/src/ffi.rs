@@ -126,7 +126,10 @@ mod tests {
     fn null_arguments_are_rejected() {
         // SAFETY: NULL is allowed by every helper's contract.
         unsafe {
-            assert_eq!(arg_ref::<u8>(std::ptr::null()), Err(RINGQ_ERR_INVALID_ARGUMENT));
+            assert_eq!(
+                arg_ref::<u8>(std::ptr::null()),
+                Err(RINGQ_ERR_INVALID_ARGUMENT)
+            );
             assert!(arg_out::<u8>(std::ptr::null_mut()).is_err());
             assert!(arg_items(std::ptr::null(), 1).is_err());
             assert_eq!(arg_items(std::ptr::null(), 0).unwrap().len(), 0);

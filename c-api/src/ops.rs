@@ -61,11 +61,11 @@ pub(crate) unsafe fn free<Q>(q: *mut Q) {
     }
     // Dropping a queue of plain pointers cannot panic short of a bug; if one
     // does, leaking the handle is the only safe thing left to do.
-    let _ = std::panic::catch_unwind(|| {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // SAFETY: the caller hands back a live handle from `Box::into_raw`
         // that nobody else uses, so we own it again.
         drop(unsafe { Box::from_raw(q) });
-    });
+    }));
 }
 
 /// # Safety
@@ -168,7 +168,8 @@ pub(crate) unsafe fn try_push_many<Q: Queue>(
 ) -> ringq_result {
     ffi_guard!({
         // SAFETY: forwarded from this function's contract.
-        let (q, items, pushed) = unsafe { (arg_ref(q)?, arg_items(items, count)?, arg_out(pushed)?) };
+        let (q, items, pushed) =
+            unsafe { (arg_ref(q)?, arg_items(items, count)?, arg_out(pushed)?) };
         pushed.write(0);
         let n = q.try_push_slice(items)?;
         pushed.write(n);
@@ -192,7 +193,8 @@ pub(crate) unsafe fn try_pop_many<Q: Queue>(
 ) -> ringq_result {
     ffi_guard!({
         // SAFETY: forwarded from this function's contract.
-        let (q, slots, popped) = unsafe { (arg_ref(q)?, arg_item_slots(out, max)?, arg_out(popped)?) };
+        let (q, slots, popped) =
+            unsafe { (arg_ref(q)?, arg_item_slots(out, max)?, arg_out(popped)?) };
         popped.write(0);
         let n = q.try_pop_into(slots)?;
         popped.write(n);

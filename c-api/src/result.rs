@@ -3,8 +3,7 @@
 use std::ffi::c_char;
 
 use ringq_core::{
-    CapacityError, Closed, PopTimeoutError, PushError, PushTimeoutError, TryPopError,
-    TryPushError,
+    CapacityError, Closed, PopTimeoutError, PushError, PushTimeoutError, TryPopError, TryPushError,
 };
 
 /// What a ringq function did: `RINGQ_OK` (zero) or why it failed.

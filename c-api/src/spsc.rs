@@ -132,7 +132,10 @@ impl Queue for ringq_spsc {
 ///
 /// `out` must be NULL or valid for writing one pointer.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_spsc_new(capacity: usize, out: *mut *mut ringq_spsc) -> ringq_result {
+pub unsafe extern "C" fn ringq_spsc_new(
+    capacity: usize,
+    out: *mut *mut ringq_spsc,
+) -> ringq_result {
     // SAFETY: forwarded from this function's contract.
     unsafe {
         ops::new(out, || {
@@ -177,7 +180,10 @@ pub unsafe extern "C" fn ringq_spsc_free(queue: *mut ringq_spsc) {
 ///
 /// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a push function of the same queue.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_spsc_try_push(queue: *const ringq_spsc, item: *mut c_void) -> ringq_result {
+pub unsafe extern "C" fn ringq_spsc_try_push(
+    queue: *const ringq_spsc,
+    item: *mut c_void,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::try_push(queue, item) }
@@ -197,7 +203,10 @@ pub unsafe extern "C" fn ringq_spsc_try_push(queue: *const ringq_spsc, item: *mu
 ///
 /// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a push function of the same queue.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_spsc_push(queue: *const ringq_spsc, item: *mut c_void) -> ringq_result {
+pub unsafe extern "C" fn ringq_spsc_push(
+    queue: *const ringq_spsc,
+    item: *mut c_void,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::push(queue, item) }
@@ -221,7 +230,11 @@ pub unsafe extern "C" fn ringq_spsc_push(queue: *const ringq_spsc, item: *mut c_
 ///
 /// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a push function of the same queue.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_spsc_push_timeout(queue: *const ringq_spsc, item: *mut c_void, timeout_ns: u64) -> ringq_result {
+pub unsafe extern "C" fn ringq_spsc_push_timeout(
+    queue: *const ringq_spsc,
+    item: *mut c_void,
+    timeout_ns: u64,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::push_timeout(queue, item, timeout_ns) }
@@ -242,7 +255,12 @@ pub unsafe extern "C" fn ringq_spsc_push_timeout(queue: *const ringq_spsc, item:
 ///
 /// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a push function of the same queue; `items` must be NULL or point to `count` readable pointers (anything when `count` is 0); `pushed` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_spsc_try_push_many(queue: *const ringq_spsc, items: *const *mut c_void, count: usize, pushed: *mut usize) -> ringq_result {
+pub unsafe extern "C" fn ringq_spsc_try_push_many(
+    queue: *const ringq_spsc,
+    items: *const *mut c_void,
+    count: usize,
+    pushed: *mut usize,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::try_push_many(queue, items, count, pushed) }
@@ -262,7 +280,10 @@ pub unsafe extern "C" fn ringq_spsc_try_push_many(queue: *const ringq_spsc, item
 ///
 /// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a pop function of the same queue; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_spsc_try_pop(queue: *const ringq_spsc, out: *mut *mut c_void) -> ringq_result {
+pub unsafe extern "C" fn ringq_spsc_try_pop(
+    queue: *const ringq_spsc,
+    out: *mut *mut c_void,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::try_pop(queue, out) }
@@ -283,7 +304,10 @@ pub unsafe extern "C" fn ringq_spsc_try_pop(queue: *const ringq_spsc, out: *mut 
 ///
 /// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a pop function of the same queue; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_spsc_pop(queue: *const ringq_spsc, out: *mut *mut c_void) -> ringq_result {
+pub unsafe extern "C" fn ringq_spsc_pop(
+    queue: *const ringq_spsc,
+    out: *mut *mut c_void,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::pop(queue, out) }
@@ -308,7 +332,11 @@ pub unsafe extern "C" fn ringq_spsc_pop(queue: *const ringq_spsc, out: *mut *mut
 ///
 /// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a pop function of the same queue; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_spsc_pop_timeout(queue: *const ringq_spsc, out: *mut *mut c_void, timeout_ns: u64) -> ringq_result {
+pub unsafe extern "C" fn ringq_spsc_pop_timeout(
+    queue: *const ringq_spsc,
+    out: *mut *mut c_void,
+    timeout_ns: u64,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::pop_timeout(queue, out, timeout_ns) }
@@ -332,7 +360,12 @@ pub unsafe extern "C" fn ringq_spsc_pop_timeout(queue: *const ringq_spsc, out: *
 ///
 /// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a pop function of the same queue; `out` must be NULL or point to `max` writable pointers (anything when `max` is 0); `popped` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_spsc_try_pop_many(queue: *const ringq_spsc, out: *mut *mut c_void, max: usize, popped: *mut usize) -> ringq_result {
+pub unsafe extern "C" fn ringq_spsc_try_pop_many(
+    queue: *const ringq_spsc,
+    out: *mut *mut c_void,
+    max: usize,
+    popped: *mut usize,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::try_pop_many(queue, out, max, popped) }
@@ -376,7 +409,10 @@ pub unsafe extern "C" fn ringq_spsc_close(queue: *const ringq_spsc) -> ringq_res
 ///
 /// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_spsc_is_closed(queue: *const ringq_spsc, out: *mut bool) -> ringq_result {
+pub unsafe extern "C" fn ringq_spsc_is_closed(
+    queue: *const ringq_spsc,
+    out: *mut bool,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::is_closed(queue, out) }
@@ -411,9 +447,11 @@ pub unsafe extern "C" fn ringq_spsc_len(queue: *const ringq_spsc, out: *mut usiz
 ///
 /// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_spsc_capacity(queue: *const ringq_spsc, out: *mut usize) -> ringq_result {
+pub unsafe extern "C" fn ringq_spsc_capacity(
+    queue: *const ringq_spsc,
+    out: *mut usize,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::capacity(queue, out) }
 }
-

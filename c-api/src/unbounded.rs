@@ -121,7 +121,10 @@ pub unsafe extern "C" fn ringq_unbounded_free(queue: *mut ringq_unbounded) {
 ///
 /// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_unbounded_try_push(queue: *const ringq_unbounded, item: *mut c_void) -> ringq_result {
+pub unsafe extern "C" fn ringq_unbounded_try_push(
+    queue: *const ringq_unbounded,
+    item: *mut c_void,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::try_push(queue, item) }
@@ -142,7 +145,10 @@ pub unsafe extern "C" fn ringq_unbounded_try_push(queue: *const ringq_unbounded,
 ///
 /// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_unbounded_push(queue: *const ringq_unbounded, item: *mut c_void) -> ringq_result {
+pub unsafe extern "C" fn ringq_unbounded_push(
+    queue: *const ringq_unbounded,
+    item: *mut c_void,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::push(queue, item) }
@@ -163,7 +169,11 @@ pub unsafe extern "C" fn ringq_unbounded_push(queue: *const ringq_unbounded, ite
 ///
 /// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_unbounded_push_timeout(queue: *const ringq_unbounded, item: *mut c_void, timeout_ns: u64) -> ringq_result {
+pub unsafe extern "C" fn ringq_unbounded_push_timeout(
+    queue: *const ringq_unbounded,
+    item: *mut c_void,
+    timeout_ns: u64,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::push_timeout(queue, item, timeout_ns) }
@@ -184,7 +194,12 @@ pub unsafe extern "C" fn ringq_unbounded_push_timeout(queue: *const ringq_unboun
 ///
 /// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `items` must be NULL or point to `count` readable pointers (anything when `count` is 0); `pushed` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_unbounded_try_push_many(queue: *const ringq_unbounded, items: *const *mut c_void, count: usize, pushed: *mut usize) -> ringq_result {
+pub unsafe extern "C" fn ringq_unbounded_try_push_many(
+    queue: *const ringq_unbounded,
+    items: *const *mut c_void,
+    count: usize,
+    pushed: *mut usize,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::try_push_many(queue, items, count, pushed) }
@@ -204,7 +219,10 @@ pub unsafe extern "C" fn ringq_unbounded_try_push_many(queue: *const ringq_unbou
 ///
 /// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_unbounded_try_pop(queue: *const ringq_unbounded, out: *mut *mut c_void) -> ringq_result {
+pub unsafe extern "C" fn ringq_unbounded_try_pop(
+    queue: *const ringq_unbounded,
+    out: *mut *mut c_void,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::try_pop(queue, out) }
@@ -225,7 +243,10 @@ pub unsafe extern "C" fn ringq_unbounded_try_pop(queue: *const ringq_unbounded, 
 ///
 /// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_unbounded_pop(queue: *const ringq_unbounded, out: *mut *mut c_void) -> ringq_result {
+pub unsafe extern "C" fn ringq_unbounded_pop(
+    queue: *const ringq_unbounded,
+    out: *mut *mut c_void,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::pop(queue, out) }
@@ -250,7 +271,11 @@ pub unsafe extern "C" fn ringq_unbounded_pop(queue: *const ringq_unbounded, out:
 ///
 /// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_unbounded_pop_timeout(queue: *const ringq_unbounded, out: *mut *mut c_void, timeout_ns: u64) -> ringq_result {
+pub unsafe extern "C" fn ringq_unbounded_pop_timeout(
+    queue: *const ringq_unbounded,
+    out: *mut *mut c_void,
+    timeout_ns: u64,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::pop_timeout(queue, out, timeout_ns) }
@@ -274,7 +299,12 @@ pub unsafe extern "C" fn ringq_unbounded_pop_timeout(queue: *const ringq_unbound
 ///
 /// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or point to `max` writable pointers (anything when `max` is 0); `popped` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_unbounded_try_pop_many(queue: *const ringq_unbounded, out: *mut *mut c_void, max: usize, popped: *mut usize) -> ringq_result {
+pub unsafe extern "C" fn ringq_unbounded_try_pop_many(
+    queue: *const ringq_unbounded,
+    out: *mut *mut c_void,
+    max: usize,
+    popped: *mut usize,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::try_pop_many(queue, out, max, popped) }
@@ -311,7 +341,10 @@ pub unsafe extern "C" fn ringq_unbounded_close(queue: *const ringq_unbounded) ->
 ///
 /// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_unbounded_is_closed(queue: *const ringq_unbounded, out: *mut bool) -> ringq_result {
+pub unsafe extern "C" fn ringq_unbounded_is_closed(
+    queue: *const ringq_unbounded,
+    out: *mut bool,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::is_closed(queue, out) }
@@ -329,7 +362,10 @@ pub unsafe extern "C" fn ringq_unbounded_is_closed(queue: *const ringq_unbounded
 ///
 /// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_unbounded_len(queue: *const ringq_unbounded, out: *mut usize) -> ringq_result {
+pub unsafe extern "C" fn ringq_unbounded_len(
+    queue: *const ringq_unbounded,
+    out: *mut usize,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::len(queue, out) }
@@ -346,9 +382,11 @@ pub unsafe extern "C" fn ringq_unbounded_len(queue: *const ringq_unbounded, out:
 ///
 /// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_unbounded_capacity(queue: *const ringq_unbounded, out: *mut usize) -> ringq_result {
+pub unsafe extern "C" fn ringq_unbounded_capacity(
+    queue: *const ringq_unbounded,
+    out: *mut usize,
+) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::capacity(queue, out) }
 }
-
