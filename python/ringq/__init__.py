@@ -1,0 +1,29 @@
+"""Lock-free queues for Python threads.
+
+``ringq`` is a drop-in replacement for the standard library's ``queue``
+module, built on lock-free ring buffers written in Rust::
+
+    import ringq as queue
+
+    q = queue.Queue(maxsize=100)
+    q.put("job")
+    assert q.get() == "job"
+    q.task_done()
+
+- :class:`Queue` behaves like :class:`queue.Queue` (``maxsize``, ``put``/
+  ``get`` with ``block`` and ``timeout``, ``task_done``/``join``,
+  ``shutdown`` with Python 3.13 semantics).
+- :class:`SimpleQueue` behaves like :class:`queue.SimpleQueue`.
+- :class:`SPSCQueue` is a bounded queue for one producer thread and one
+  consumer thread.
+- All three add ``get_many`` and ``put_many`` to move items in batches.
+
+The exceptions are the standard library's own: ``ringq.Empty is
+queue.Empty`` and ``ringq.Full is queue.Full``. ``ringq.ShutDown`` is
+``queue.ShutDown`` on Python 3.13 and later, and a class of this package
+(a subclass of ``Exception``) before that.
+"""
+
+from ringq._ringq import Empty, Full, Queue, ShutDown, SimpleQueue, SPSCQueue
+
+__all__ = ["Empty", "Full", "Queue", "SPSCQueue", "ShutDown", "SimpleQueue"]

@@ -1,0 +1,121 @@
+"""Type stubs for the compiled part of ringq."""
+
+import sys
+from collections.abc import Iterable
+from queue import Empty as Empty
+from queue import Full as Full
+from types import GenericAlias
+from typing import Any, Generic, TypeVar, final
+
+if sys.version_info >= (3, 13):
+    from queue import ShutDown as ShutDown
+else:
+    class ShutDown(Exception):
+        """Raised by put() on a queue that was shut down, and by get() on one that was shut down and drained."""
+
+_T = TypeVar("_T")
+
+@final
+class Queue(Generic[_T]):
+    """Create a queue object with a given maximum size; a drop-in queue.Queue."""
+
+    def __new__(cls, maxsize: int = 0) -> "Queue[_T]": ...
+    @classmethod
+    def __class_getitem__(cls, item: Any, /) -> GenericAlias: ...
+    @property
+    def maxsize(self) -> int:
+        """The maxsize the queue was created with (<= 0 means unbounded)."""
+    @property
+    def unfinished_tasks(self) -> int:
+        """The number of items put and not yet marked done with task_done()."""
+    @property
+    def is_shutdown(self) -> bool:
+        """Whether shutdown() has been called."""
+    def task_done(self) -> None:
+        """Indicate that a formerly enqueued task is complete."""
+    def join(self) -> None:
+        """Block until all items in the Queue have been gotten and processed."""
+    def qsize(self) -> int:
+        """Return the approximate size of the queue (not reliable!)."""
+    def empty(self) -> bool:
+        """Return True if the queue is empty, False otherwise (not reliable!)."""
+    def full(self) -> bool:
+        """Return True if the queue is full, False otherwise (not reliable!)."""
+    def put(self, item: _T, block: bool = True, timeout: float | None = None) -> None:
+        """Put an item into the queue."""
+    def put_nowait(self, item: _T) -> None:
+        """Put an item into the queue without blocking."""
+    def get(self, block: bool = True, timeout: float | None = None) -> _T:
+        """Remove and return an item from the queue."""
+    def get_nowait(self) -> _T:
+        """Remove and return an item from the queue without blocking."""
+    def get_many(
+        self, max_items: int, block: bool = True, timeout: float | None = None
+    ) -> list[_T]:
+        """Remove and return up to max_items items as a list, in queue order."""
+    def put_many(self, items: Iterable[_T]) -> None:
+        """Put every item of an iterable into the queue, in order."""
+    def shutdown(self, immediate: bool = False) -> None:
+        """Shut-down the queue, making queue gets and puts raise ShutDown."""
+
+@final
+class SimpleQueue(Generic[_T]):
+    """Simple, unbounded, reentrant FIFO queue; a drop-in queue.SimpleQueue."""
+
+    def __new__(cls) -> "SimpleQueue[_T]": ...
+    @classmethod
+    def __class_getitem__(cls, item: Any, /) -> GenericAlias: ...
+    def empty(self) -> bool:
+        """Return True if the queue is empty, False otherwise (not reliable!)."""
+    def qsize(self) -> int:
+        """Return the approximate size of the queue (not reliable!)."""
+    def put(self, item: _T, block: bool = True, timeout: float | None = None) -> None:
+        """Put the item on the queue; never blocks."""
+    def put_nowait(self, item: _T) -> None:
+        """Put an item into the queue without blocking."""
+    def get(self, block: bool = True, timeout: float | None = None) -> _T:
+        """Remove and return an item from the queue."""
+    def get_nowait(self) -> _T:
+        """Remove and return an item from the queue without blocking."""
+    def get_many(
+        self, max_items: int, block: bool = True, timeout: float | None = None
+    ) -> list[_T]:
+        """Remove and return up to max_items items as a list, in queue order."""
+    def put_many(self, items: Iterable[_T]) -> None:
+        """Put every item of an iterable into the queue, in order, in batches."""
+
+@final
+class SPSCQueue(Generic[_T]):
+    """A bounded FIFO queue for exactly one producer thread and one consumer thread."""
+
+    def __new__(cls, maxsize: int) -> "SPSCQueue[_T]": ...
+    @classmethod
+    def __class_getitem__(cls, item: Any, /) -> GenericAlias: ...
+    @property
+    def maxsize(self) -> int:
+        """The capacity the queue was created with."""
+    @property
+    def is_shutdown(self) -> bool:
+        """Whether shutdown() has been called."""
+    def qsize(self) -> int:
+        """Return the approximate size of the queue (not reliable!)."""
+    def empty(self) -> bool:
+        """Return True if the queue is empty, False otherwise (not reliable!)."""
+    def full(self) -> bool:
+        """Return True if the queue is full, False otherwise (not reliable!)."""
+    def put(self, item: _T, block: bool = True, timeout: float | None = None) -> None:
+        """Put an item into the queue; one producer thread at a time."""
+    def put_nowait(self, item: _T) -> None:
+        """Put an item into the queue without blocking."""
+    def get(self, block: bool = True, timeout: float | None = None) -> _T:
+        """Remove and return an item from the queue; one consumer thread at a time."""
+    def get_nowait(self) -> _T:
+        """Remove and return an item from the queue without blocking."""
+    def get_many(
+        self, max_items: int, block: bool = True, timeout: float | None = None
+    ) -> list[_T]:
+        """Remove and return up to max_items items as a list, in queue order."""
+    def put_many(self, items: Iterable[_T]) -> None:
+        """Put every item of an iterable into the queue, in order, in batches."""
+    def shutdown(self) -> None:
+        """Shut down the queue: put() raises ShutDown, get() raises it once drained."""

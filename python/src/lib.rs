@@ -1,0 +1,38 @@
+//! Python bindings for ringq: `ringq.Queue`, `ringq.SimpleQueue` and
+//! `ringq.SPSCQueue`, drop-in replacements for the standard library's
+//! `queue` classes built on the crate's lock-free queues.
+//!
+//! Layout:
+//! - [`queue`], [`simple`], [`spsc`]: one file per Python class.
+//! - [`ops`]: `get`/`put` and their batch forms, shared by the classes.
+//! - [`blocking`]: waits that release the GIL in slices and check signals.
+//! - [`backing`]: the bounded-or-unbounded core queue behind `Queue`.
+//! - [`errors`]: the exceptions (the standard library's own).
+//!
+//! Every class is `frozen` and keeps its state in atomics or in the core's
+//! lock-free queues, so the module declares it does not need the GIL and
+//! is correct on free-threaded CPython. No Rust lock is held while Python
+//! code runs or a Python object is released.
+
+mod backing;
+mod blocking;
+mod errors;
+mod ops;
+mod queue;
+mod simple;
+mod spsc;
+
+use pyo3::prelude::*;
+
+/// Lock-free queues for Python threads (the compiled part of `ringq`).
+#[pymodule(gil_used = false)]
+fn _ringq(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add_class::<queue::Queue>()?;
+    m.add_class::<simple::SimpleQueue>()?;
+    m.add_class::<spsc::SpscQueue>()?;
+    m.add("Empty", py.get_type::<errors::Empty>())?;
+    m.add("Full", py.get_type::<errors::Full>())?;
+    m.add("ShutDown", errors::shutdown_type(py)?)?;
+    Ok(())
+}
