@@ -29,9 +29,9 @@ impl Backoff {
 }
 
 fn arg(args: &[String], i: usize) -> usize {
-    args.get(i)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("usage: core_bench <spsc|mpmc> <items> <producers> <consumers> <capacity>"))
+    args.get(i).and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        panic!("usage: core_bench <spsc|mpmc> <items> <producers> <consumers> <capacity>")
+    })
 }
 
 fn spsc_round(items: usize, capacity: usize) -> (f64, usize) {
@@ -114,7 +114,10 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let items = arg(&args, 2);
     let (producers, consumers, capacity) = (arg(&args, 3), arg(&args, 4), arg(&args, 5));
-    assert!(items % consumers == 0, "items must split evenly between consumers");
+    assert!(
+        items % consumers == 0,
+        "items must split evenly between consumers"
+    );
     let (ns, sum) = match args.get(1).map(String::as_str) {
         Some("spsc") => spsc_round(items, capacity),
         Some("mpmc") => mpmc_round(items, producers, consumers, capacity),
