@@ -88,7 +88,7 @@ fn mpmc(id: &'static str, cap: usize, threads: usize, items: u64) -> Workload {
 fn main() {
     let cfg = Config::from_env();
     let (cap, items) = (cfg.capacity, cfg.items);
-    let round_trips = (items / 20).max(1);
+    let round_trips = (items / 200).max(1);
     let blocking_items = (items / 4).max(1);
 
     let mut plan = vec![
