@@ -1,0 +1,154 @@
+//! Loom models of the bounded MPMC ring: push/pop races, batches, close.
+#![cfg(loom)]
+
+use loom::sync::Arc;
+use loom::thread;
+use ringq::{BoundedQueue, TryPopError, TryPushError};
+
+fn push_spinning(q: &BoundedQueue<u32>, mut v: u32) -> Result<(), u32> {
+    loop {
+        match q.try_push(v) {
+            Ok(()) => return Ok(()),
+            Err(TryPushError::Full(back)) => {
+                v = back;
+                thread::yield_now();
+            }
+            Err(TryPushError::Closed(back)) => return Err(back),
+        }
+    }
+}
+
+/// Two producers race for slots while the main thread pops: each item
+/// arrives exactly once. (Room for both: a pusher spinning on a full ring
+/// re-reads values loom may keep stale, which exceeds its branch limit;
+/// wrap-around is covered by `one_producer_two_consumers`.)
+#[test]
+fn two_producers_one_consumer() {
+    loom::model(|| {
+        let q = Arc::new(BoundedQueue::new(2).unwrap());
+        let producers: Vec<_> = [vec![1], vec![11]]
+            .into_iter()
+            .map(|items| {
+                let q = q.clone();
+                thread::spawn(move || items.into_iter().for_each(|i| push_spinning(&q, i).unwrap()))
+            })
+            .collect();
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            match q.try_pop() {
+                Ok(v) => got.push(v),
+                Err(_) => thread::yield_now(),
+            }
+        }
+        producers.into_iter().for_each(|p| p.join().unwrap());
+        got.sort_unstable();
+        assert_eq!(got, [1, 11]);
+        assert_eq!(q.try_pop(), Err(TryPopError::Empty));
+    });
+}
+
+/// Two consumers race for items: each item is taken exactly once.
+#[test]
+fn one_producer_two_consumers() {
+    loom::model(|| {
+        let q = Arc::new(BoundedQueue::new(2).unwrap());
+        let consumer = {
+            let q = q.clone();
+            thread::spawn(move || {
+                let mut got = Vec::new();
+                while let Ok(v) = q.try_pop().or_else(|e| match e {
+                    TryPopError::Empty => {
+                        thread::yield_now();
+                        q.try_pop()
+                    }
+                    closed => Err(closed),
+                }) {
+                    got.push(v);
+                }
+                got
+            })
+        };
+        for i in 0..3 {
+            push_spinning(&q, i).unwrap();
+        }
+        q.close();
+        let mut mine = Vec::new();
+        loop {
+            match q.try_pop() {
+                Ok(v) => mine.push(v),
+                Err(TryPopError::Empty) => thread::yield_now(),
+                Err(TryPopError::Closed) => break,
+            }
+        }
+        let mut all = consumer.join().unwrap();
+        // Items arrived in FIFO order for each consumer.
+        assert!(all.windows(2).all(|w| w[0] < w[1]));
+        assert!(mine.windows(2).all(|w| w[0] < w[1]));
+        all.extend(mine);
+        all.sort_unstable();
+        assert_eq!(all, [0, 1, 2]);
+    });
+}
+
+/// A batch push and a batch pop race; nothing is lost or duplicated.
+#[test]
+fn batch_push_races_batch_pop() {
+    loom::model(|| {
+        let q = Arc::new(BoundedQueue::new(2).unwrap());
+        let producer = {
+            let q = q.clone();
+            thread::spawn(move || {
+                let items = [1, 2, 3];
+                let mut sent = 0;
+                while sent < items.len() {
+                    sent += q.try_push_slice(&items[sent..]).unwrap();
+                    if sent < items.len() {
+                        thread::yield_now();
+                    }
+                }
+            })
+        };
+        let mut got = Vec::new();
+        while got.len() < 3 {
+            if q.try_pop_many(&mut got, 2).unwrap() == 0 {
+                thread::yield_now();
+            }
+        }
+        producer.join().unwrap();
+        assert_eq!(got, [1, 2, 3]);
+    });
+}
+
+/// close() races with a push and a pop: a push either lands (and is then
+/// drained) or hands its value back; a pop never reports Closed while a
+/// landed item is still inside.
+#[test]
+fn close_races_push_and_pop() {
+    loom::model(|| {
+        let q = Arc::new(BoundedQueue::new(2).unwrap());
+        q.try_push(1).unwrap();
+        let pusher = {
+            let q = q.clone();
+            thread::spawn(move || q.try_push(2).is_ok())
+        };
+        let closer = {
+            let q = q.clone();
+            thread::spawn(move || q.close())
+        };
+        let first = q.try_pop();
+        let pushed = pusher.join().unwrap();
+        assert!(closer.join().unwrap());
+        let mut got = Vec::new();
+        if let Ok(v) = first {
+            got.push(v);
+        }
+        loop {
+            match q.try_pop() {
+                Ok(v) => got.push(v),
+                Err(TryPopError::Closed) => break,
+                Err(TryPopError::Empty) => panic!("closed queue reported Empty after close returned"),
+            }
+        }
+        assert_eq!(got, if pushed { vec![1, 2] } else { vec![1] });
+    });
+}

@@ -1,0 +1,93 @@
+//! Loom models of the SPSC ring: wrap-around with cached indices, batches,
+//! and closing by either half.
+#![cfg(loom)]
+
+use loom::thread;
+use ringq::{Closed, TryPopError};
+
+#[test]
+fn items_arrive_in_order_across_wrap() {
+    loom::model(|| {
+        let (tx, rx) = ringq::spsc::channel(2).unwrap();
+        let producer = thread::spawn(move || {
+            for i in 0..3 {
+                let mut v = i;
+                while let Err(e) = tx.try_push(v) {
+                    v = e.into_inner();
+                    thread::yield_now();
+                }
+            }
+        });
+        let mut got = Vec::new();
+        while got.len() < 3 {
+            match rx.try_pop() {
+                Ok(v) => got.push(v),
+                Err(_) => thread::yield_now(),
+            }
+        }
+        assert_eq!(got, [0, 1, 2]);
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn batches_across_wrap() {
+    loom::model(|| {
+        let (tx, rx) = ringq::spsc::channel(2).unwrap();
+        let producer = thread::spawn(move || {
+            let items = [1, 2, 3];
+            let mut sent = 0;
+            while sent < 3 {
+                sent += tx.try_push_slice(&items[sent..]).unwrap();
+                thread::yield_now();
+            }
+        });
+        let mut got = Vec::new();
+        loop {
+            match rx.try_pop_many(&mut got, 2) {
+                Ok(_) => thread::yield_now(),
+                Err(Closed) => break,
+            }
+        }
+        assert_eq!(got, [1, 2, 3]);
+        producer.join().unwrap();
+    });
+}
+
+/// The producer pushes then drops (closing); the consumer must drain every
+/// item before it sees Closed.
+#[test]
+fn producer_close_is_exact() {
+    loom::model(|| {
+        let (tx, rx) = ringq::spsc::channel(2).unwrap();
+        let producer = thread::spawn(move || {
+            tx.try_push(1).unwrap();
+            tx.try_push(2).unwrap();
+        });
+        let mut got = Vec::new();
+        loop {
+            match rx.try_pop() {
+                Ok(v) => got.push(v),
+                Err(TryPopError::Empty) => thread::yield_now(),
+                Err(TryPopError::Closed) => break,
+            }
+        }
+        assert_eq!(got, [1, 2]);
+        producer.join().unwrap();
+    });
+}
+
+/// The consumer closes while the producer pushes: a push that fails hands
+/// its value back, and every push that succeeded is popped or still inside.
+#[test]
+fn consumer_close_loses_nothing() {
+    loom::model(|| {
+        let (tx, rx) = ringq::spsc::channel(2).unwrap();
+        let producer = thread::spawn(move || tx.try_push(1).is_ok());
+        rx.close();
+        let popped = rx.try_pop().ok();
+        let pushed = producer.join().unwrap();
+        let left = rx.len();
+        assert_eq!(usize::from(pushed), usize::from(popped.is_some()) + left);
+    });
+}
