@@ -30,7 +30,7 @@ build-python: $(PY_VENV_STAMP)
 # Stubs against the compiled module, the example with both queue modules,
 # then the test suite (its summary line comes last).
 test-python: build-python
-	cd $(ROOT) && $(PY) -m mypy.stubtest ringq ringq._ringq
+	cd $(ROOT) && $(PY) -m mypy.stubtest ringq
 	cd $(ROOT) && $(PY) -m mypy --strict --no-incremental examples/python/thread_pool.py
 	cd $(ROOT) && timeout 300 $(PY) examples/python/thread_pool.py --impl ringq
 	cd $(ROOT) && timeout 300 $(PY) examples/python/thread_pool.py --impl stdlib

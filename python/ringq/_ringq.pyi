@@ -13,6 +13,8 @@ else:
     class ShutDown(Exception):
         """Raised by put() on a queue that was shut down, and by get() on one that was shut down and drained."""
 
+__all__ = ["Empty", "Full", "Queue", "SPSCQueue", "ShutDown", "SimpleQueue"]
+
 _T = TypeVar("_T")
 
 @final

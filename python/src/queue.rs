@@ -106,6 +106,7 @@ impl Queue {
     /// Return ``types.GenericAlias(cls, item)``, so ``Queue[int]`` works in
     /// annotations.
     #[classmethod]
+    #[pyo3(signature = (item, /))]
     fn __class_getitem__<'py>(
         cls: &Bound<'py, PyType>,
         item: &Bound<'py, PyAny>,

@@ -41,6 +41,7 @@ impl SimpleQueue {
     /// Return ``types.GenericAlias(cls, item)``, so ``SimpleQueue[int]``
     /// works in annotations.
     #[classmethod]
+    #[pyo3(signature = (item, /))]
     fn __class_getitem__<'py>(
         cls: &Bound<'py, PyType>,
         item: &Bound<'py, PyAny>,

@@ -320,6 +320,7 @@ impl SpscQueue {
     /// Return ``types.GenericAlias(cls, item)``, so ``SPSCQueue[int]``
     /// works in annotations.
     #[classmethod]
+    #[pyo3(signature = (item, /))]
     fn __class_getitem__<'py>(
         cls: &Bound<'py, PyType>,
         item: &Bound<'py, PyAny>,
