@@ -924,6 +924,8 @@ impl<T> Drop for UnboundedQueue<T> {
                 // SAFETY: slots between head and tail hold written, unread
                 // items (no push is half done: we have `&mut self`).
                 let slot = unsafe { &(*segment).slots[offset] };
+                // SAFETY: as above: the item is initialised and ours alone.
+                // If its drop panics the rest leak, which is safe.
                 slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
             } else {
                 // SAFETY: we own every segment still linked from head.

@@ -1,0 +1,67 @@
+# ringq: on a fresh machine `make bench` and `make test` are all you need.
+# Each area keeps its own recipes in a fragment next to its code:
+#   c-api/c-api.mk   the C library, its tests, example, benchmark and install
+#   python/python.mk the project virtualenv, the wheel, its tests and benchmark
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+# Loom explores every interleaving up to this many preemptions; 2 finds the
+# classic lost-wake-up and publication bugs while keeping the run to minutes.
+LOOM_MAX_PREEMPTIONS ?= 2
+# Loom builds with a different cfg, so it gets its own target dir to avoid
+# rebuilding the normal one every time.
+LOOM_TARGET_DIR := $(ROOT)/target/loom
+
+# nextest runs test binaries in parallel and reports per test; fall back to
+# cargo test where it is not installed.
+RUST_TEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "$(CARGO) nextest run --no-tests=warn" || echo "$(CARGO) test")
+
+.PHONY: help build test bench test-rust test-doc test-loom test-stress bench-rust clippy clean
+
+help:
+	@echo "make test    build everything and run every test (Rust, loom, stress, C, Python)"
+	@echo "make bench   build everything and run the benchmarks against the peers"
+	@echo "make install PREFIX=/usr/local   install the C library, header and ringq.pc"
+
+build: build-rust build-c build-python
+
+build-rust:
+	$(CARGO) build --release
+
+test: test-rust test-doc test-loom test-stress test-c test-python
+	@echo "make test: all suites passed"
+
+bench: bench-rust bench-c bench-python
+
+# Unit, functional and model tests of the core, and everything else in the
+# default workspace members except the long stress tests.
+test-rust:
+	$(RUST_TEST) --release --exclude ringq-tests --workspace --exclude ringq-python
+
+test-doc:
+	$(CARGO) test --release --doc -p ringq
+
+test-loom:
+	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR="$(LOOM_TARGET_DIR)" \
+	LOOM_MAX_PREEMPTIONS=$(LOOM_MAX_PREEMPTIONS) \
+		$(CARGO) test --release -p ringq --test 'loom_*'
+
+test-stress:
+	$(RUST_TEST) --release -p ringq-tests
+
+bench-rust:
+	$(CARGO) bench -p ringq-benches
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean
+	rm -rf .venv build
+
+include c-api/c-api.mk
+include python/python.mk
