@@ -36,7 +36,7 @@
 #define MAX_THREADS 4
 
 static size_t items = 1000000;
-static int rounds = 7;
+static int rounds = 11;
 static const char *rust_core = NULL;
 
 typedef struct {

@@ -148,17 +148,21 @@ void ringq_bounded_free(ringq_bounded *queue);
 
 // Appends `item` if there is room, without waiting.
 //
-// Returns `RINGQ_OK`, `RINGQ_ERR_FULL` when there is no room, `RINGQ_ERR_CLOSED` when the queue is closed, `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL.
+// Returns `RINGQ_OK`, `RINGQ_ERR_FULL` when there is no room,
+// `RINGQ_ERR_CLOSED` when the queue is closed, `RINGQ_ERR_INVALID_ARGUMENT`
+// when `queue` is NULL.
 //
-// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+// Ownership: the queue stores the pointer value and never dereferences it; on
+// success the item belongs to whoever pops it, on failure the caller keeps it.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_bounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed.
-ringq_result ringq_bounded_try_push(const ringq_bounded *queue,
-                                    void *item);
+// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+// been freed.
+ringq_result ringq_bounded_try_push(const ringq_bounded *queue, void *item);
 
 // Pushes `item`, waiting (spinning briefly, then sleeping) while the queue is
 // full.
@@ -166,15 +170,17 @@ ringq_result ringq_bounded_try_push(const ringq_bounded *queue,
 // Returns `RINGQ_OK`, `RINGQ_ERR_CLOSED` when the queue is or becomes closed
 // before there is room, `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL.
 //
-// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+// Ownership: the queue stores the pointer value and never dereferences it; on
+// success the item belongs to whoever pops it, on failure the caller keeps it.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_bounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed.
-ringq_result ringq_bounded_push(const ringq_bounded *queue,
-                                void *item);
+// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+// been freed.
+ringq_result ringq_bounded_push(const ringq_bounded *queue, void *item);
 
 // Pushes `item`, waiting at most `timeout_ns` nanoseconds for room.
 //
@@ -186,13 +192,16 @@ ringq_result ringq_bounded_push(const ringq_bounded *queue,
 // queue is or becomes closed first, `RINGQ_ERR_INVALID_ARGUMENT` when `queue`
 // is NULL.
 //
-// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+// Ownership: the queue stores the pointer value and never dereferences it; on
+// success the item belongs to whoever pops it, on failure the caller keeps it.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_bounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed.
+// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+// been freed.
 ringq_result ringq_bounded_push_timeout(const ringq_bounded *queue,
                                         void *item,
                                         uint64_t timeout_ns);
@@ -201,16 +210,22 @@ ringq_result ringq_bounded_push_timeout(const ringq_bounded *queue,
 // and stores how many went in in `*pushed` (0 on any error). The prefix is
 // claimed in one atomic step, so its items stay together and in order.
 //
-// Returns `RINGQ_OK` when at least one item went in (or `count` is 0), `RINGQ_ERR_FULL` when none fit, `RINGQ_ERR_CLOSED` when the queue is closed (then nothing went in), `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or `pushed`, or a NULL `items` with a non-zero `count`.
+// Returns `RINGQ_OK` when at least one item went in (or `count` is 0),
+// `RINGQ_ERR_FULL` when none fit, `RINGQ_ERR_CLOSED` when the queue is closed
+// (then nothing went in), `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or
+// `pushed`, or a NULL `items` with a non-zero `count`.
 //
 // Ownership: the array stays the caller's and is only read; the first
 // `*pushed` items now belong to whoever pops them, the rest stay the caller's.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_bounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `items` must be NULL or point to `count` readable pointers (anything when `count` is 0); `pushed` must be NULL or writable.
+// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+// been freed; `items` must be NULL or point to `count` readable pointers
+// (anything when `count` is 0); `pushed` must be NULL or writable.
 ringq_result ringq_bounded_try_push_many(const ringq_bounded *queue,
                                          void *const *items,
                                          size_t count,
@@ -222,15 +237,17 @@ ringq_result ringq_bounded_try_push_many(const ringq_bounded *queue,
 // `RINGQ_ERR_CLOSED` when the queue is closed and empty,
 // `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out` is NULL.
 //
-// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+// is written only on `RINGQ_OK`.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_bounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
-ringq_result ringq_bounded_try_pop(const ringq_bounded *queue,
-                                   void **out);
+// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+// been freed; `out` must be NULL or writable.
+ringq_result ringq_bounded_try_pop(const ringq_bounded *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting (spinning
 // briefly, then sleeping) while the queue is empty.
@@ -239,15 +256,17 @@ ringq_result ringq_bounded_try_pop(const ringq_bounded *queue,
 // item pushed before the close has been popped, `RINGQ_ERR_INVALID_ARGUMENT`
 // when `queue` or `out` is NULL.
 //
-// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+// is written only on `RINGQ_OK`.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_bounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
-ringq_result ringq_bounded_pop(const ringq_bounded *queue,
-                               void **out);
+// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+// been freed; `out` must be NULL or writable.
+ringq_result ringq_bounded_pop(const ringq_bounded *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting at most
 // `timeout_ns` nanoseconds for one.
@@ -260,16 +279,17 @@ ringq_result ringq_bounded_pop(const ringq_bounded *queue,
 // queue is closed and drained, `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or
 // `out` is NULL.
 //
-// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+// is written only on `RINGQ_OK`.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_bounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
-ringq_result ringq_bounded_pop_timeout(const ringq_bounded *queue,
-                                       void **out,
-                                       uint64_t timeout_ns);
+// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+// been freed; `out` must be NULL or writable.
+ringq_result ringq_bounded_pop_timeout(const ringq_bounded *queue, void **out, uint64_t timeout_ns);
 
 // Removes up to `max` of the oldest items, without waiting, into
 // `out[0..*popped]`, and stores how many in `*popped` (0 on any error). The
@@ -283,11 +303,14 @@ ringq_result ringq_bounded_pop_timeout(const ringq_bounded *queue,
 // Ownership: `out` stays the caller's; the popped items now belong to the
 // caller. Elements of `out` past `*popped` are left as they were.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_bounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or point to `max` writable pointers (anything when `max` is 0); `popped` must be NULL or writable.
+// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+// been freed; `out` must be NULL or point to `max` writable pointers (anything
+// when `max` is 0); `popped` must be NULL or writable.
 ringq_result ringq_bounded_try_pop_many(const ringq_bounded *queue,
                                         void **out,
                                         size_t max,
@@ -301,11 +324,13 @@ ringq_result ringq_bounded_try_pop_many(const ringq_bounded *queue,
 //
 // Ownership: nothing changes hands; the handle must still be freed.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_bounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed.
+// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+// been freed.
 ringq_result ringq_bounded_close(const ringq_bounded *queue);
 
 // Stores in `*out` whether the queue has been closed.
@@ -313,13 +338,14 @@ ringq_result ringq_bounded_close(const ringq_bounded *queue);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_bounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
-ringq_result ringq_bounded_is_closed(const ringq_bounded *queue,
-                                     bool *out);
+// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+// been freed; `out` must be NULL or writable.
+ringq_result ringq_bounded_is_closed(const ringq_bounded *queue, bool *out);
 
 // Stores in `*out` the number of items in the queue. With other threads
 // pushing or popping, the value may be stale by the time it is read.
@@ -327,26 +353,29 @@ ringq_result ringq_bounded_is_closed(const ringq_bounded *queue,
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_bounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
-ringq_result ringq_bounded_len(const ringq_bounded *queue,
-                               size_t *out);
+// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+// been freed; `out` must be NULL or writable.
+ringq_result ringq_bounded_len(const ringq_bounded *queue, size_t *out);
 
-// Stores in `*out` the capacity given to `ringq_bounded_new` (exact, not rounded).
+// Stores in `*out` the capacity given to `ringq_bounded_new` (exact, not
+// rounded).
 //
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_bounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
-ringq_result ringq_bounded_capacity(const ringq_bounded *queue,
-                                    size_t *out);
+// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+// been freed; `out` must be NULL or writable.
+ringq_result ringq_bounded_capacity(const ringq_bounded *queue, size_t *out);
 
 // Describes a result code in English, without a trailing newline.
 //
@@ -392,17 +421,24 @@ void ringq_spsc_free(ringq_spsc *queue);
 
 // Appends `item` if there is room, without waiting.
 //
-// Returns `RINGQ_OK`, `RINGQ_ERR_FULL` when there is no room, `RINGQ_ERR_CLOSED` when the queue is closed, `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL.
+// Returns `RINGQ_OK`, `RINGQ_ERR_FULL` when there is no room,
+// `RINGQ_ERR_CLOSED` when the queue is closed, `RINGQ_ERR_INVALID_ARGUMENT`
+// when `queue` is NULL.
 //
-// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+// Ownership: the queue stores the pointer value and never dereferences it; on
+// success the item belongs to whoever pops it, on failure the caller keeps it.
 //
-// Threads: the producer side: at most one thread at a time may be inside the push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one queue; it may run concurrently with the consumer and with `close`, `is_closed`, `len` and `capacity` on any thread.
+// Threads: the producer side: at most one thread at a time may be inside the
+// push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
+// queue; it may run concurrently with the consumer and with `close`,
+// `is_closed`, `len` and `capacity` on any thread.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a push function of the same queue.
-ringq_result ringq_spsc_try_push(const ringq_spsc *queue,
-                                 void *item);
+// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+// been freed, and no other thread may be inside a push function of the same
+// queue.
+ringq_result ringq_spsc_try_push(const ringq_spsc *queue, void *item);
 
 // Pushes `item`, waiting (spinning briefly, then sleeping) while the queue is
 // full.
@@ -410,15 +446,20 @@ ringq_result ringq_spsc_try_push(const ringq_spsc *queue,
 // Returns `RINGQ_OK`, `RINGQ_ERR_CLOSED` when the queue is or becomes closed
 // before there is room, `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL.
 //
-// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+// Ownership: the queue stores the pointer value and never dereferences it; on
+// success the item belongs to whoever pops it, on failure the caller keeps it.
 //
-// Threads: the producer side: at most one thread at a time may be inside the push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one queue; it may run concurrently with the consumer and with `close`, `is_closed`, `len` and `capacity` on any thread.
+// Threads: the producer side: at most one thread at a time may be inside the
+// push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
+// queue; it may run concurrently with the consumer and with `close`,
+// `is_closed`, `len` and `capacity` on any thread.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a push function of the same queue.
-ringq_result ringq_spsc_push(const ringq_spsc *queue,
-                             void *item);
+// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+// been freed, and no other thread may be inside a push function of the same
+// queue.
+ringq_result ringq_spsc_push(const ringq_spsc *queue, void *item);
 
 // Pushes `item`, waiting at most `timeout_ns` nanoseconds for room.
 //
@@ -430,31 +471,44 @@ ringq_result ringq_spsc_push(const ringq_spsc *queue,
 // queue is or becomes closed first, `RINGQ_ERR_INVALID_ARGUMENT` when `queue`
 // is NULL.
 //
-// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+// Ownership: the queue stores the pointer value and never dereferences it; on
+// success the item belongs to whoever pops it, on failure the caller keeps it.
 //
-// Threads: the producer side: at most one thread at a time may be inside the push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one queue; it may run concurrently with the consumer and with `close`, `is_closed`, `len` and `capacity` on any thread.
+// Threads: the producer side: at most one thread at a time may be inside the
+// push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
+// queue; it may run concurrently with the consumer and with `close`,
+// `is_closed`, `len` and `capacity` on any thread.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a push function of the same queue.
-ringq_result ringq_spsc_push_timeout(const ringq_spsc *queue,
-                                     void *item,
-                                     uint64_t timeout_ns);
+// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+// been freed, and no other thread may be inside a push function of the same
+// queue.
+ringq_result ringq_spsc_push_timeout(const ringq_spsc *queue, void *item, uint64_t timeout_ns);
 
 // Pushes the longest prefix of `items[0..count]` that fits, without waiting,
 // and stores how many went in in `*pushed` (0 on any error). The prefix is
 // claimed in one atomic step, so its items stay together and in order.
 //
-// Returns `RINGQ_OK` when at least one item went in (or `count` is 0), `RINGQ_ERR_FULL` when none fit, `RINGQ_ERR_CLOSED` when the queue is closed (then nothing went in), `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or `pushed`, or a NULL `items` with a non-zero `count`.
+// Returns `RINGQ_OK` when at least one item went in (or `count` is 0),
+// `RINGQ_ERR_FULL` when none fit, `RINGQ_ERR_CLOSED` when the queue is closed
+// (then nothing went in), `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or
+// `pushed`, or a NULL `items` with a non-zero `count`.
 //
 // Ownership: the array stays the caller's and is only read; the first
 // `*pushed` items now belong to whoever pops them, the rest stay the caller's.
 //
-// Threads: the producer side: at most one thread at a time may be inside the push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one queue; it may run concurrently with the consumer and with `close`, `is_closed`, `len` and `capacity` on any thread.
+// Threads: the producer side: at most one thread at a time may be inside the
+// push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
+// queue; it may run concurrently with the consumer and with `close`,
+// `is_closed`, `len` and `capacity` on any thread.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a push function of the same queue; `items` must be NULL or point to `count` readable pointers (anything when `count` is 0); `pushed` must be NULL or writable.
+// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+// been freed, and no other thread may be inside a push function of the same
+// queue; `items` must be NULL or point to `count` readable pointers (anything
+// when `count` is 0); `pushed` must be NULL or writable.
 ringq_result ringq_spsc_try_push_many(const ringq_spsc *queue,
                                       void *const *items,
                                       size_t count,
@@ -466,15 +520,20 @@ ringq_result ringq_spsc_try_push_many(const ringq_spsc *queue,
 // `RINGQ_ERR_CLOSED` when the queue is closed and empty,
 // `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out` is NULL.
 //
-// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+// is written only on `RINGQ_OK`.
 //
-// Threads: the consumer side: at most one thread at a time may be inside the pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one queue; it may run concurrently with the producer and with `close`, `is_closed`, `len` and `capacity` on any thread.
+// Threads: the consumer side: at most one thread at a time may be inside the
+// pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
+// queue; it may run concurrently with the producer and with `close`,
+// `is_closed`, `len` and `capacity` on any thread.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a pop function of the same queue; `out` must be NULL or writable.
-ringq_result ringq_spsc_try_pop(const ringq_spsc *queue,
-                                void **out);
+// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+// been freed, and no other thread may be inside a pop function of the same
+// queue; `out` must be NULL or writable.
+ringq_result ringq_spsc_try_pop(const ringq_spsc *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting (spinning
 // briefly, then sleeping) while the queue is empty.
@@ -483,15 +542,20 @@ ringq_result ringq_spsc_try_pop(const ringq_spsc *queue,
 // item pushed before the close has been popped, `RINGQ_ERR_INVALID_ARGUMENT`
 // when `queue` or `out` is NULL.
 //
-// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+// is written only on `RINGQ_OK`.
 //
-// Threads: the consumer side: at most one thread at a time may be inside the pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one queue; it may run concurrently with the producer and with `close`, `is_closed`, `len` and `capacity` on any thread.
+// Threads: the consumer side: at most one thread at a time may be inside the
+// pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
+// queue; it may run concurrently with the producer and with `close`,
+// `is_closed`, `len` and `capacity` on any thread.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a pop function of the same queue; `out` must be NULL or writable.
-ringq_result ringq_spsc_pop(const ringq_spsc *queue,
-                            void **out);
+// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+// been freed, and no other thread may be inside a pop function of the same
+// queue; `out` must be NULL or writable.
+ringq_result ringq_spsc_pop(const ringq_spsc *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting at most
 // `timeout_ns` nanoseconds for one.
@@ -504,16 +568,20 @@ ringq_result ringq_spsc_pop(const ringq_spsc *queue,
 // queue is closed and drained, `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or
 // `out` is NULL.
 //
-// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+// is written only on `RINGQ_OK`.
 //
-// Threads: the consumer side: at most one thread at a time may be inside the pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one queue; it may run concurrently with the producer and with `close`, `is_closed`, `len` and `capacity` on any thread.
+// Threads: the consumer side: at most one thread at a time may be inside the
+// pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
+// queue; it may run concurrently with the producer and with `close`,
+// `is_closed`, `len` and `capacity` on any thread.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a pop function of the same queue; `out` must be NULL or writable.
-ringq_result ringq_spsc_pop_timeout(const ringq_spsc *queue,
-                                    void **out,
-                                    uint64_t timeout_ns);
+// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+// been freed, and no other thread may be inside a pop function of the same
+// queue; `out` must be NULL or writable.
+ringq_result ringq_spsc_pop_timeout(const ringq_spsc *queue, void **out, uint64_t timeout_ns);
 
 // Removes up to `max` of the oldest items, without waiting, into
 // `out[0..*popped]`, and stores how many in `*popped` (0 on any error). The
@@ -527,11 +595,17 @@ ringq_result ringq_spsc_pop_timeout(const ringq_spsc *queue,
 // Ownership: `out` stays the caller's; the popped items now belong to the
 // caller. Elements of `out` past `*popped` are left as they were.
 //
-// Threads: the consumer side: at most one thread at a time may be inside the pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one queue; it may run concurrently with the producer and with `close`, `is_closed`, `len` and `capacity` on any thread.
+// Threads: the consumer side: at most one thread at a time may be inside the
+// pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
+// queue; it may run concurrently with the producer and with `close`,
+// `is_closed`, `len` and `capacity` on any thread.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a pop function of the same queue; `out` must be NULL or point to `max` writable pointers (anything when `max` is 0); `popped` must be NULL or writable.
+// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+// been freed, and no other thread may be inside a pop function of the same
+// queue; `out` must be NULL or point to `max` writable pointers (anything when
+// `max` is 0); `popped` must be NULL or writable.
 ringq_result ringq_spsc_try_pop_many(const ringq_spsc *queue,
                                      void **out,
                                      size_t max,
@@ -552,11 +626,13 @@ ringq_result ringq_spsc_try_pop_many(const ringq_spsc *queue,
 //
 // Ownership: nothing changes hands; the handle must still be freed.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_spsc_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_spsc_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed.
+// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+// been freed.
 ringq_result ringq_spsc_close(const ringq_spsc *queue);
 
 // Stores in `*out` whether the queue has been closed.
@@ -564,13 +640,14 @@ ringq_result ringq_spsc_close(const ringq_spsc *queue);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_spsc_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_spsc_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed; `out` must be NULL or writable.
-ringq_result ringq_spsc_is_closed(const ringq_spsc *queue,
-                                  bool *out);
+// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+// been freed; `out` must be NULL or writable.
+ringq_result ringq_spsc_is_closed(const ringq_spsc *queue, bool *out);
 
 // Stores in `*out` the number of items in the queue. With other threads
 // pushing or popping, the value may be stale by the time it is read.
@@ -578,26 +655,29 @@ ringq_result ringq_spsc_is_closed(const ringq_spsc *queue,
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_spsc_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_spsc_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed; `out` must be NULL or writable.
-ringq_result ringq_spsc_len(const ringq_spsc *queue,
-                            size_t *out);
+// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+// been freed; `out` must be NULL or writable.
+ringq_result ringq_spsc_len(const ringq_spsc *queue, size_t *out);
 
-// Stores in `*out` the capacity given to `ringq_spsc_new` (exact, not rounded).
+// Stores in `*out` the capacity given to `ringq_spsc_new` (exact, not
+// rounded).
 //
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_spsc_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_spsc_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed; `out` must be NULL or writable.
-ringq_result ringq_spsc_capacity(const ringq_spsc *queue,
-                                 size_t *out);
+// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+// been freed; `out` must be NULL or writable.
+ringq_result ringq_spsc_capacity(const ringq_spsc *queue, size_t *out);
 
 // Creates an empty queue with no bound and stores its handle in `*out`
 // (NULL on failure).
@@ -631,55 +711,67 @@ ringq_result ringq_unbounded_new(ringq_unbounded **out);
 //
 // # Safety
 //
-// `queue` must be NULL or a handle from `ringq_unbounded_new` that has not been
+// `queue` must be NULL or a handle from `ringq_unbounded_new` that has not
+// been
 // freed, and no other thread may use it during or after the call.
 void ringq_unbounded_free(ringq_unbounded *queue);
 
 // Appends `item` if there is room, without waiting.
 //
-// Returns `RINGQ_OK`, `RINGQ_ERR_CLOSED` when the queue is closed, `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL. It never reports `RINGQ_ERR_FULL`.
+// Returns `RINGQ_OK`, `RINGQ_ERR_CLOSED` when the queue is closed,
+// `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL. It never reports
+// `RINGQ_ERR_FULL`.
 //
-// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+// Ownership: the queue stores the pointer value and never dereferences it; on
+// success the item belongs to whoever pops it, on failure the caller keeps it.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_unbounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed.
-ringq_result ringq_unbounded_try_push(const ringq_unbounded *queue,
-                                      void *item);
+// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+// not been freed.
+ringq_result ringq_unbounded_try_push(const ringq_unbounded *queue, void *item);
 
 // Pushes `item`. The queue has no bound, so this never waits; it behaves
-// exactly like `ringq_unbounded_try_push` and exists so that code can switch between
+// exactly like `ringq_unbounded_try_push` and exists so that code can switch
+// between
 // queue kinds.
 //
 // Returns `RINGQ_OK`, `RINGQ_ERR_CLOSED` when the queue is closed,
 // `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL.
 //
-// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+// Ownership: the queue stores the pointer value and never dereferences it; on
+// success the item belongs to whoever pops it, on failure the caller keeps it.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_unbounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed.
-ringq_result ringq_unbounded_push(const ringq_unbounded *queue,
-                                  void *item);
+// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+// not been freed.
+ringq_result ringq_unbounded_push(const ringq_unbounded *queue, void *item);
 
 // Pushes `item`. The queue has no bound, so this never waits and
-// `timeout_ns` is ignored; it behaves exactly like `ringq_unbounded_try_push` and exists
+// `timeout_ns` is ignored; it behaves exactly like `ringq_unbounded_try_push`
+// and exists
 // so that code can switch between queue kinds.
 //
 // Returns `RINGQ_OK`, `RINGQ_ERR_CLOSED` when the queue is closed,
 // `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL.
 //
-// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+// Ownership: the queue stores the pointer value and never dereferences it; on
+// success the item belongs to whoever pops it, on failure the caller keeps it.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_unbounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed.
+// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+// not been freed.
 ringq_result ringq_unbounded_push_timeout(const ringq_unbounded *queue,
                                           void *item,
                                           uint64_t timeout_ns);
@@ -688,16 +780,21 @@ ringq_result ringq_unbounded_push_timeout(const ringq_unbounded *queue,
 // and stores how many went in in `*pushed` (0 on any error). The prefix is
 // claimed in one atomic step, so its items stay together and in order.
 //
-// Returns `RINGQ_OK` (all `count` items went in), `RINGQ_ERR_CLOSED` when the queue is closed (then nothing went in), `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or `pushed`, or a NULL `items` with a non-zero `count`.
+// Returns `RINGQ_OK` (all `count` items went in), `RINGQ_ERR_CLOSED` when the
+// queue is closed (then nothing went in), `RINGQ_ERR_INVALID_ARGUMENT` for a
+// NULL `queue` or `pushed`, or a NULL `items` with a non-zero `count`.
 //
 // Ownership: the array stays the caller's and is only read; the first
 // `*pushed` items now belong to whoever pops them, the rest stay the caller's.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_unbounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `items` must be NULL or point to `count` readable pointers (anything when `count` is 0); `pushed` must be NULL or writable.
+// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+// not been freed; `items` must be NULL or point to `count` readable pointers
+// (anything when `count` is 0); `pushed` must be NULL or writable.
 ringq_result ringq_unbounded_try_push_many(const ringq_unbounded *queue,
                                            void *const *items,
                                            size_t count,
@@ -709,15 +806,17 @@ ringq_result ringq_unbounded_try_push_many(const ringq_unbounded *queue,
 // `RINGQ_ERR_CLOSED` when the queue is closed and empty,
 // `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out` is NULL.
 //
-// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+// is written only on `RINGQ_OK`.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_unbounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
-ringq_result ringq_unbounded_try_pop(const ringq_unbounded *queue,
-                                     void **out);
+// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+// not been freed; `out` must be NULL or writable.
+ringq_result ringq_unbounded_try_pop(const ringq_unbounded *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting (spinning
 // briefly, then sleeping) while the queue is empty.
@@ -726,15 +825,17 @@ ringq_result ringq_unbounded_try_pop(const ringq_unbounded *queue,
 // item pushed before the close has been popped, `RINGQ_ERR_INVALID_ARGUMENT`
 // when `queue` or `out` is NULL.
 //
-// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+// is written only on `RINGQ_OK`.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_unbounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
-ringq_result ringq_unbounded_pop(const ringq_unbounded *queue,
-                                 void **out);
+// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+// not been freed; `out` must be NULL or writable.
+ringq_result ringq_unbounded_pop(const ringq_unbounded *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting at most
 // `timeout_ns` nanoseconds for one.
@@ -747,13 +848,16 @@ ringq_result ringq_unbounded_pop(const ringq_unbounded *queue,
 // queue is closed and drained, `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or
 // `out` is NULL.
 //
-// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+// is written only on `RINGQ_OK`.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_unbounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
+// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+// not been freed; `out` must be NULL or writable.
 ringq_result ringq_unbounded_pop_timeout(const ringq_unbounded *queue,
                                          void **out,
                                          uint64_t timeout_ns);
@@ -770,11 +874,14 @@ ringq_result ringq_unbounded_pop_timeout(const ringq_unbounded *queue,
 // Ownership: `out` stays the caller's; the popped items now belong to the
 // caller. Elements of `out` past `*popped` are left as they were.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_unbounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or point to `max` writable pointers (anything when `max` is 0); `popped` must be NULL or writable.
+// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+// not been freed; `out` must be NULL or point to `max` writable pointers
+// (anything when `max` is 0); `popped` must be NULL or writable.
 ringq_result ringq_unbounded_try_pop_many(const ringq_unbounded *queue,
                                           void **out,
                                           size_t max,
@@ -788,11 +895,13 @@ ringq_result ringq_unbounded_try_pop_many(const ringq_unbounded *queue,
 //
 // Ownership: nothing changes hands; the handle must still be freed.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_unbounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed.
+// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+// not been freed.
 ringq_result ringq_unbounded_close(const ringq_unbounded *queue);
 
 // Stores in `*out` whether the queue has been closed.
@@ -800,13 +909,14 @@ ringq_result ringq_unbounded_close(const ringq_unbounded *queue);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_unbounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
-ringq_result ringq_unbounded_is_closed(const ringq_unbounded *queue,
-                                       bool *out);
+// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+// not been freed; `out` must be NULL or writable.
+ringq_result ringq_unbounded_is_closed(const ringq_unbounded *queue, bool *out);
 
 // Stores in `*out` the number of items in the queue. With other threads
 // pushing or popping, the value may be stale by the time it is read.
@@ -814,26 +924,28 @@ ringq_result ringq_unbounded_is_closed(const ringq_unbounded *queue,
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_unbounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
-ringq_result ringq_unbounded_len(const ringq_unbounded *queue,
-                                 size_t *out);
+// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+// not been freed; `out` must be NULL or writable.
+ringq_result ringq_unbounded_len(const ringq_unbounded *queue, size_t *out);
 
 // Stores in `*out` `SIZE_MAX`: the queue has no bound.
 //
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
-// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_unbounded_free`.
 //
 // # Safety
 //
-// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
-ringq_result ringq_unbounded_capacity(const ringq_unbounded *queue,
-                                      size_t *out);
+// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+// not been freed; `out` must be NULL or writable.
+ringq_result ringq_unbounded_capacity(const ringq_unbounded *queue, size_t *out);
 
 #ifdef __cplusplus
 } // extern "C"

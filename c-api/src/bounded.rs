@@ -110,15 +110,20 @@ pub unsafe extern "C" fn ringq_bounded_free(queue: *mut ringq_bounded) {
 
 /// Appends `item` if there is room, without waiting.
 ///
-/// Returns `RINGQ_OK`, `RINGQ_ERR_FULL` when there is no room, `RINGQ_ERR_CLOSED` when the queue is closed, `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL.
+/// Returns `RINGQ_OK`, `RINGQ_ERR_FULL` when there is no room,
+/// `RINGQ_ERR_CLOSED` when the queue is closed, `RINGQ_ERR_INVALID_ARGUMENT`
+/// when `queue` is NULL.
 ///
-/// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+/// Ownership: the queue stores the pointer value and never dereferences it; on
+/// success the item belongs to whoever pops it, on failure the caller keeps it.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_bounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed.
+/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+/// been freed.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_try_push(
     queue: *const ringq_bounded,
@@ -135,13 +140,16 @@ pub unsafe extern "C" fn ringq_bounded_try_push(
 /// Returns `RINGQ_OK`, `RINGQ_ERR_CLOSED` when the queue is or becomes closed
 /// before there is room, `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL.
 ///
-/// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+/// Ownership: the queue stores the pointer value and never dereferences it; on
+/// success the item belongs to whoever pops it, on failure the caller keeps it.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_bounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed.
+/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+/// been freed.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_push(
     queue: *const ringq_bounded,
@@ -162,13 +170,16 @@ pub unsafe extern "C" fn ringq_bounded_push(
 /// queue is or becomes closed first, `RINGQ_ERR_INVALID_ARGUMENT` when `queue`
 /// is NULL.
 ///
-/// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+/// Ownership: the queue stores the pointer value and never dereferences it; on
+/// success the item belongs to whoever pops it, on failure the caller keeps it.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_bounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed.
+/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+/// been freed.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_push_timeout(
     queue: *const ringq_bounded,
@@ -184,16 +195,22 @@ pub unsafe extern "C" fn ringq_bounded_push_timeout(
 /// and stores how many went in in `*pushed` (0 on any error). The prefix is
 /// claimed in one atomic step, so its items stay together and in order.
 ///
-/// Returns `RINGQ_OK` when at least one item went in (or `count` is 0), `RINGQ_ERR_FULL` when none fit, `RINGQ_ERR_CLOSED` when the queue is closed (then nothing went in), `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or `pushed`, or a NULL `items` with a non-zero `count`.
+/// Returns `RINGQ_OK` when at least one item went in (or `count` is 0),
+/// `RINGQ_ERR_FULL` when none fit, `RINGQ_ERR_CLOSED` when the queue is closed
+/// (then nothing went in), `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or
+/// `pushed`, or a NULL `items` with a non-zero `count`.
 ///
 /// Ownership: the array stays the caller's and is only read; the first
 /// `*pushed` items now belong to whoever pops them, the rest stay the caller's.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_bounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `items` must be NULL or point to `count` readable pointers (anything when `count` is 0); `pushed` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+/// been freed; `items` must be NULL or point to `count` readable pointers
+/// (anything when `count` is 0); `pushed` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_try_push_many(
     queue: *const ringq_bounded,
@@ -212,13 +229,16 @@ pub unsafe extern "C" fn ringq_bounded_try_push_many(
 /// `RINGQ_ERR_CLOSED` when the queue is closed and empty,
 /// `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out` is NULL.
 ///
-/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+/// is written only on `RINGQ_OK`.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_bounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+/// been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_try_pop(
     queue: *const ringq_bounded,
@@ -236,13 +256,16 @@ pub unsafe extern "C" fn ringq_bounded_try_pop(
 /// item pushed before the close has been popped, `RINGQ_ERR_INVALID_ARGUMENT`
 /// when `queue` or `out` is NULL.
 ///
-/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+/// is written only on `RINGQ_OK`.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_bounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+/// been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_pop(
     queue: *const ringq_bounded,
@@ -264,13 +287,16 @@ pub unsafe extern "C" fn ringq_bounded_pop(
 /// queue is closed and drained, `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or
 /// `out` is NULL.
 ///
-/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+/// is written only on `RINGQ_OK`.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_bounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+/// been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_pop_timeout(
     queue: *const ringq_bounded,
@@ -294,11 +320,14 @@ pub unsafe extern "C" fn ringq_bounded_pop_timeout(
 /// Ownership: `out` stays the caller's; the popped items now belong to the
 /// caller. Elements of `out` past `*popped` are left as they were.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_bounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or point to `max` writable pointers (anything when `max` is 0); `popped` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+/// been freed; `out` must be NULL or point to `max` writable pointers (anything
+/// when `max` is 0); `popped` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_try_pop_many(
     queue: *const ringq_bounded,
@@ -319,11 +348,13 @@ pub unsafe extern "C" fn ringq_bounded_try_pop_many(
 ///
 /// Ownership: nothing changes hands; the handle must still be freed.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_bounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed.
+/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+/// been freed.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_close(queue: *const ringq_bounded) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
@@ -336,11 +367,13 @@ pub unsafe extern "C" fn ringq_bounded_close(queue: *const ringq_bounded) -> rin
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_bounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+/// been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_is_closed(
     queue: *const ringq_bounded,
@@ -357,11 +390,13 @@ pub unsafe extern "C" fn ringq_bounded_is_closed(
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_bounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+/// been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_len(
     queue: *const ringq_bounded,
@@ -372,16 +407,19 @@ pub unsafe extern "C" fn ringq_bounded_len(
     unsafe { ops::len(queue, out) }
 }
 
-/// Stores in `*out` the capacity given to `ringq_bounded_new` (exact, not rounded).
+/// Stores in `*out` the capacity given to `ringq_bounded_new` (exact, not
+/// rounded).
 ///
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_bounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_bounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not been freed; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+/// been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_capacity(
     queue: *const ringq_bounded,

@@ -170,15 +170,23 @@ pub unsafe extern "C" fn ringq_spsc_free(queue: *mut ringq_spsc) {
 
 /// Appends `item` if there is room, without waiting.
 ///
-/// Returns `RINGQ_OK`, `RINGQ_ERR_FULL` when there is no room, `RINGQ_ERR_CLOSED` when the queue is closed, `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL.
+/// Returns `RINGQ_OK`, `RINGQ_ERR_FULL` when there is no room,
+/// `RINGQ_ERR_CLOSED` when the queue is closed, `RINGQ_ERR_INVALID_ARGUMENT`
+/// when `queue` is NULL.
 ///
-/// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+/// Ownership: the queue stores the pointer value and never dereferences it; on
+/// success the item belongs to whoever pops it, on failure the caller keeps it.
 ///
-/// Threads: the producer side: at most one thread at a time may be inside the push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one queue; it may run concurrently with the consumer and with `close`, `is_closed`, `len` and `capacity` on any thread.
+/// Threads: the producer side: at most one thread at a time may be inside the
+/// push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
+/// queue; it may run concurrently with the consumer and with `close`,
+/// `is_closed`, `len` and `capacity` on any thread.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a push function of the same queue.
+/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+/// been freed, and no other thread may be inside a push function of the same
+/// queue.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_try_push(
     queue: *const ringq_spsc,
@@ -195,13 +203,19 @@ pub unsafe extern "C" fn ringq_spsc_try_push(
 /// Returns `RINGQ_OK`, `RINGQ_ERR_CLOSED` when the queue is or becomes closed
 /// before there is room, `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL.
 ///
-/// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+/// Ownership: the queue stores the pointer value and never dereferences it; on
+/// success the item belongs to whoever pops it, on failure the caller keeps it.
 ///
-/// Threads: the producer side: at most one thread at a time may be inside the push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one queue; it may run concurrently with the consumer and with `close`, `is_closed`, `len` and `capacity` on any thread.
+/// Threads: the producer side: at most one thread at a time may be inside the
+/// push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
+/// queue; it may run concurrently with the consumer and with `close`,
+/// `is_closed`, `len` and `capacity` on any thread.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a push function of the same queue.
+/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+/// been freed, and no other thread may be inside a push function of the same
+/// queue.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_push(
     queue: *const ringq_spsc,
@@ -222,13 +236,19 @@ pub unsafe extern "C" fn ringq_spsc_push(
 /// queue is or becomes closed first, `RINGQ_ERR_INVALID_ARGUMENT` when `queue`
 /// is NULL.
 ///
-/// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+/// Ownership: the queue stores the pointer value and never dereferences it; on
+/// success the item belongs to whoever pops it, on failure the caller keeps it.
 ///
-/// Threads: the producer side: at most one thread at a time may be inside the push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one queue; it may run concurrently with the consumer and with `close`, `is_closed`, `len` and `capacity` on any thread.
+/// Threads: the producer side: at most one thread at a time may be inside the
+/// push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
+/// queue; it may run concurrently with the consumer and with `close`,
+/// `is_closed`, `len` and `capacity` on any thread.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a push function of the same queue.
+/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+/// been freed, and no other thread may be inside a push function of the same
+/// queue.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_push_timeout(
     queue: *const ringq_spsc,
@@ -244,16 +264,25 @@ pub unsafe extern "C" fn ringq_spsc_push_timeout(
 /// and stores how many went in in `*pushed` (0 on any error). The prefix is
 /// claimed in one atomic step, so its items stay together and in order.
 ///
-/// Returns `RINGQ_OK` when at least one item went in (or `count` is 0), `RINGQ_ERR_FULL` when none fit, `RINGQ_ERR_CLOSED` when the queue is closed (then nothing went in), `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or `pushed`, or a NULL `items` with a non-zero `count`.
+/// Returns `RINGQ_OK` when at least one item went in (or `count` is 0),
+/// `RINGQ_ERR_FULL` when none fit, `RINGQ_ERR_CLOSED` when the queue is closed
+/// (then nothing went in), `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or
+/// `pushed`, or a NULL `items` with a non-zero `count`.
 ///
 /// Ownership: the array stays the caller's and is only read; the first
 /// `*pushed` items now belong to whoever pops them, the rest stay the caller's.
 ///
-/// Threads: the producer side: at most one thread at a time may be inside the push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one queue; it may run concurrently with the consumer and with `close`, `is_closed`, `len` and `capacity` on any thread.
+/// Threads: the producer side: at most one thread at a time may be inside the
+/// push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
+/// queue; it may run concurrently with the consumer and with `close`,
+/// `is_closed`, `len` and `capacity` on any thread.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a push function of the same queue; `items` must be NULL or point to `count` readable pointers (anything when `count` is 0); `pushed` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+/// been freed, and no other thread may be inside a push function of the same
+/// queue; `items` must be NULL or point to `count` readable pointers (anything
+/// when `count` is 0); `pushed` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_try_push_many(
     queue: *const ringq_spsc,
@@ -272,13 +301,19 @@ pub unsafe extern "C" fn ringq_spsc_try_push_many(
 /// `RINGQ_ERR_CLOSED` when the queue is closed and empty,
 /// `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out` is NULL.
 ///
-/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+/// is written only on `RINGQ_OK`.
 ///
-/// Threads: the consumer side: at most one thread at a time may be inside the pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one queue; it may run concurrently with the producer and with `close`, `is_closed`, `len` and `capacity` on any thread.
+/// Threads: the consumer side: at most one thread at a time may be inside the
+/// pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
+/// queue; it may run concurrently with the producer and with `close`,
+/// `is_closed`, `len` and `capacity` on any thread.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a pop function of the same queue; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+/// been freed, and no other thread may be inside a pop function of the same
+/// queue; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_try_pop(
     queue: *const ringq_spsc,
@@ -296,13 +331,19 @@ pub unsafe extern "C" fn ringq_spsc_try_pop(
 /// item pushed before the close has been popped, `RINGQ_ERR_INVALID_ARGUMENT`
 /// when `queue` or `out` is NULL.
 ///
-/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+/// is written only on `RINGQ_OK`.
 ///
-/// Threads: the consumer side: at most one thread at a time may be inside the pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one queue; it may run concurrently with the producer and with `close`, `is_closed`, `len` and `capacity` on any thread.
+/// Threads: the consumer side: at most one thread at a time may be inside the
+/// pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
+/// queue; it may run concurrently with the producer and with `close`,
+/// `is_closed`, `len` and `capacity` on any thread.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a pop function of the same queue; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+/// been freed, and no other thread may be inside a pop function of the same
+/// queue; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_pop(
     queue: *const ringq_spsc,
@@ -324,13 +365,19 @@ pub unsafe extern "C" fn ringq_spsc_pop(
 /// queue is closed and drained, `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or
 /// `out` is NULL.
 ///
-/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+/// is written only on `RINGQ_OK`.
 ///
-/// Threads: the consumer side: at most one thread at a time may be inside the pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one queue; it may run concurrently with the producer and with `close`, `is_closed`, `len` and `capacity` on any thread.
+/// Threads: the consumer side: at most one thread at a time may be inside the
+/// pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
+/// queue; it may run concurrently with the producer and with `close`,
+/// `is_closed`, `len` and `capacity` on any thread.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a pop function of the same queue; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+/// been freed, and no other thread may be inside a pop function of the same
+/// queue; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_pop_timeout(
     queue: *const ringq_spsc,
@@ -354,11 +401,17 @@ pub unsafe extern "C" fn ringq_spsc_pop_timeout(
 /// Ownership: `out` stays the caller's; the popped items now belong to the
 /// caller. Elements of `out` past `*popped` are left as they were.
 ///
-/// Threads: the consumer side: at most one thread at a time may be inside the pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one queue; it may run concurrently with the producer and with `close`, `is_closed`, `len` and `capacity` on any thread.
+/// Threads: the consumer side: at most one thread at a time may be inside the
+/// pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
+/// queue; it may run concurrently with the producer and with `close`,
+/// `is_closed`, `len` and `capacity` on any thread.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed, and no other thread may be inside a pop function of the same queue; `out` must be NULL or point to `max` writable pointers (anything when `max` is 0); `popped` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+/// been freed, and no other thread may be inside a pop function of the same
+/// queue; `out` must be NULL or point to `max` writable pointers (anything when
+/// `max` is 0); `popped` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_try_pop_many(
     queue: *const ringq_spsc,
@@ -386,11 +439,13 @@ pub unsafe extern "C" fn ringq_spsc_try_pop_many(
 ///
 /// Ownership: nothing changes hands; the handle must still be freed.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_spsc_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_spsc_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed.
+/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+/// been freed.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_close(queue: *const ringq_spsc) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
@@ -403,11 +458,13 @@ pub unsafe extern "C" fn ringq_spsc_close(queue: *const ringq_spsc) -> ringq_res
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_spsc_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_spsc_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+/// been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_is_closed(
     queue: *const ringq_spsc,
@@ -424,11 +481,13 @@ pub unsafe extern "C" fn ringq_spsc_is_closed(
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_spsc_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_spsc_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+/// been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_len(queue: *const ringq_spsc, out: *mut usize) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
@@ -436,16 +495,19 @@ pub unsafe extern "C" fn ringq_spsc_len(queue: *const ringq_spsc, out: *mut usiz
     unsafe { ops::len(queue, out) }
 }
 
-/// Stores in `*out` the capacity given to `ringq_spsc_new` (exact, not rounded).
+/// Stores in `*out` the capacity given to `ringq_spsc_new` (exact, not
+/// rounded).
 ///
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_spsc_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_spsc_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not been freed; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+/// been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_capacity(
     queue: *const ringq_spsc,

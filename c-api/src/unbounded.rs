@@ -101,7 +101,8 @@ pub unsafe extern "C" fn ringq_unbounded_new(out: *mut *mut ringq_unbounded) -> 
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a handle from `ringq_unbounded_new` that has not been
+/// `queue` must be NULL or a handle from `ringq_unbounded_new` that has not
+/// been
 /// freed, and no other thread may use it during or after the call.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_free(queue: *mut ringq_unbounded) {
@@ -111,15 +112,20 @@ pub unsafe extern "C" fn ringq_unbounded_free(queue: *mut ringq_unbounded) {
 
 /// Appends `item` if there is room, without waiting.
 ///
-/// Returns `RINGQ_OK`, `RINGQ_ERR_CLOSED` when the queue is closed, `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL. It never reports `RINGQ_ERR_FULL`.
+/// Returns `RINGQ_OK`, `RINGQ_ERR_CLOSED` when the queue is closed,
+/// `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL. It never reports
+/// `RINGQ_ERR_FULL`.
 ///
-/// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+/// Ownership: the queue stores the pointer value and never dereferences it; on
+/// success the item belongs to whoever pops it, on failure the caller keeps it.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_unbounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed.
+/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+/// not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_try_push(
     queue: *const ringq_unbounded,
@@ -131,19 +137,23 @@ pub unsafe extern "C" fn ringq_unbounded_try_push(
 }
 
 /// Pushes `item`. The queue has no bound, so this never waits; it behaves
-/// exactly like `ringq_unbounded_try_push` and exists so that code can switch between
+/// exactly like `ringq_unbounded_try_push` and exists so that code can switch
+/// between
 /// queue kinds.
 ///
 /// Returns `RINGQ_OK`, `RINGQ_ERR_CLOSED` when the queue is closed,
 /// `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL.
 ///
-/// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+/// Ownership: the queue stores the pointer value and never dereferences it; on
+/// success the item belongs to whoever pops it, on failure the caller keeps it.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_unbounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed.
+/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+/// not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_push(
     queue: *const ringq_unbounded,
@@ -155,19 +165,23 @@ pub unsafe extern "C" fn ringq_unbounded_push(
 }
 
 /// Pushes `item`. The queue has no bound, so this never waits and
-/// `timeout_ns` is ignored; it behaves exactly like `ringq_unbounded_try_push` and exists
+/// `timeout_ns` is ignored; it behaves exactly like `ringq_unbounded_try_push`
+/// and exists
 /// so that code can switch between queue kinds.
 ///
 /// Returns `RINGQ_OK`, `RINGQ_ERR_CLOSED` when the queue is closed,
 /// `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL.
 ///
-/// Ownership: the queue stores the pointer value and never dereferences it; on success the item belongs to whoever pops it, on failure the caller keeps it.
+/// Ownership: the queue stores the pointer value and never dereferences it; on
+/// success the item belongs to whoever pops it, on failure the caller keeps it.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_unbounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed.
+/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+/// not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_push_timeout(
     queue: *const ringq_unbounded,
@@ -183,16 +197,21 @@ pub unsafe extern "C" fn ringq_unbounded_push_timeout(
 /// and stores how many went in in `*pushed` (0 on any error). The prefix is
 /// claimed in one atomic step, so its items stay together and in order.
 ///
-/// Returns `RINGQ_OK` (all `count` items went in), `RINGQ_ERR_CLOSED` when the queue is closed (then nothing went in), `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or `pushed`, or a NULL `items` with a non-zero `count`.
+/// Returns `RINGQ_OK` (all `count` items went in), `RINGQ_ERR_CLOSED` when the
+/// queue is closed (then nothing went in), `RINGQ_ERR_INVALID_ARGUMENT` for a
+/// NULL `queue` or `pushed`, or a NULL `items` with a non-zero `count`.
 ///
 /// Ownership: the array stays the caller's and is only read; the first
 /// `*pushed` items now belong to whoever pops them, the rest stay the caller's.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_unbounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `items` must be NULL or point to `count` readable pointers (anything when `count` is 0); `pushed` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+/// not been freed; `items` must be NULL or point to `count` readable pointers
+/// (anything when `count` is 0); `pushed` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_try_push_many(
     queue: *const ringq_unbounded,
@@ -211,13 +230,16 @@ pub unsafe extern "C" fn ringq_unbounded_try_push_many(
 /// `RINGQ_ERR_CLOSED` when the queue is closed and empty,
 /// `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out` is NULL.
 ///
-/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+/// is written only on `RINGQ_OK`.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_unbounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+/// not been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_try_pop(
     queue: *const ringq_unbounded,
@@ -235,13 +257,16 @@ pub unsafe extern "C" fn ringq_unbounded_try_pop(
 /// item pushed before the close has been popped, `RINGQ_ERR_INVALID_ARGUMENT`
 /// when `queue` or `out` is NULL.
 ///
-/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+/// is written only on `RINGQ_OK`.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_unbounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+/// not been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_pop(
     queue: *const ringq_unbounded,
@@ -263,13 +288,16 @@ pub unsafe extern "C" fn ringq_unbounded_pop(
 /// queue is closed and drained, `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or
 /// `out` is NULL.
 ///
-/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out` is written only on `RINGQ_OK`.
+/// Ownership: on `RINGQ_OK` the popped item now belongs to the caller; `*out`
+/// is written only on `RINGQ_OK`.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_unbounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+/// not been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_pop_timeout(
     queue: *const ringq_unbounded,
@@ -293,11 +321,14 @@ pub unsafe extern "C" fn ringq_unbounded_pop_timeout(
 /// Ownership: `out` stays the caller's; the popped items now belong to the
 /// caller. Elements of `out` past `*popped` are left as they were.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_unbounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or point to `max` writable pointers (anything when `max` is 0); `popped` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+/// not been freed; `out` must be NULL or point to `max` writable pointers
+/// (anything when `max` is 0); `popped` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_try_pop_many(
     queue: *const ringq_unbounded,
@@ -318,11 +349,13 @@ pub unsafe extern "C" fn ringq_unbounded_try_pop_many(
 ///
 /// Ownership: nothing changes hands; the handle must still be freed.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_unbounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed.
+/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+/// not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_close(queue: *const ringq_unbounded) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
@@ -335,11 +368,13 @@ pub unsafe extern "C" fn ringq_unbounded_close(queue: *const ringq_unbounded) ->
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_unbounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+/// not been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_is_closed(
     queue: *const ringq_unbounded,
@@ -356,11 +391,13 @@ pub unsafe extern "C" fn ringq_unbounded_is_closed(
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_unbounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+/// not been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_len(
     queue: *const ringq_unbounded,
@@ -376,11 +413,13 @@ pub unsafe extern "C" fn ringq_unbounded_len(
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
-/// Threads: any thread, concurrently with any other call on the same queue except `ringq_unbounded_free`.
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_unbounded_free`.
 ///
 /// # Safety
 ///
-/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not been freed; `out` must be NULL or writable.
+/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
+/// not been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_capacity(
     queue: *const ringq_unbounded,
