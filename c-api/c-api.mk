@@ -78,8 +78,14 @@ c-header: c-tools
 	cbindgen --quiet --config $(C_SRC)/cbindgen.toml --output $(C_SRC)/include/ringq.h $(C_SRC)/src/lib.rs
 
 # Fails when the committed header differs from what the sources produce.
+C_CBINDGEN_VERSION := 0.24.3
 c-header-check: c-tools
-	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
+	@v=$$(cbindgen --version | awk '{print $$2}'); \
+	if [ "$$v" != $(C_CBINDGEN_VERSION) ]; then \
+		echo "c-api: warning: cbindgen $$v; ringq.h is generated with $(C_CBINDGEN_VERSION)," \
+			"other versions may format it differently" >&2; \
+	fi; \
+	tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
 	cbindgen --quiet --config $(C_SRC)/cbindgen.toml --output $$tmp $(C_SRC)/src/lib.rs; \
 	if ! diff -u $(C_SRC)/include/ringq.h $$tmp; then \
 		echo "c-api/include/ringq.h is out of date: run 'make c-header' and commit it" >&2; \
@@ -107,6 +113,7 @@ test-c: c-tools c-header-check build-c
 		run "$$t (shared)" $(VALGRIND) $(C_OUT)/tests/$$t-shared; \
 		run "$$t (static)" $(VALGRIND) $(C_OUT)/tests/$$t-static; \
 	done; \
+	run "test_stress (native speed, more items)" $(C_OUT)/tests/test_stress-shared 100000; \
 	$(CC) $(C_WARN) $(C_INC) -o $(C_OUT)/thread_pool $(ROOT)/examples/c/thread_pool.c \
 		-L$(C_LIB) -Wl,-rpath,$(C_LIB) -lringq || exit 1; \
 	run "example thread_pool" $(VALGRIND) $(C_OUT)/thread_pool; \
