@@ -10,6 +10,7 @@ use std::ffi::c_void;
 use std::mem::MaybeUninit;
 use std::time::Instant;
 
+use crossbeam_utils::CachePadded;
 use ringq_core::spsc::{self, Consumer, Producer};
 
 use crate::ffi::Item;
@@ -27,9 +28,12 @@ use crate::result::ringq_result;
 /// synchronised (a mutex, a thread join, ...); the same goes for the consumer.
 pub struct ringq_spsc {
     /// Used only by push functions; see the `Sync` impl for why that is sound.
-    producer: UnsafeCell<Producer<Item>>,
+    /// Each half keeps indices it writes on every call, so the two sit on
+    /// separate cache lines: sharing one would make the producer and consumer
+    /// threads fight over it.
+    producer: CachePadded<UnsafeCell<Producer<Item>>>,
     /// Used only by pop functions; see the `Sync` impl for why that is sound.
-    consumer: UnsafeCell<Consumer<Item>>,
+    consumer: CachePadded<UnsafeCell<Consumer<Item>>>,
 }
 
 // SAFETY: C shares one handle between threads, so `&ringq_spsc` is used from
@@ -141,8 +145,8 @@ pub unsafe extern "C" fn ringq_spsc_new(
         ops::new(out, || {
             let (producer, consumer) = spsc::channel(capacity)?;
             Ok(ringq_spsc {
-                producer: UnsafeCell::new(producer),
-                consumer: UnsafeCell::new(consumer),
+                producer: CachePadded::new(UnsafeCell::new(producer)),
+                consumer: CachePadded::new(UnsafeCell::new(consumer)),
             })
         })
     }
