@@ -408,16 +408,22 @@ pub fn produce_from<Q: Tx>(
                 sent.attempted += u64::from(k);
                 backoff.reset();
             }
-            Step::Busy => backoff.snooze(),
-            Step::PushedThenClosed { pushed, refused } => {
+            Step::Busy => {
                 assert!(
                     closed_at.is_none(),
-                    "producer {id}: item {next} pushed after closed"
+                    "producer {id}: a push after the close reported full or timed out, not closed"
+                );
+                backoff.snooze();
+            }
+            Step::PushedThenClosed { pushed, refused } => {
+                assert!(
+                    closed_at.is_none() || pushed == 0,
+                    "producer {id}: item {next} pushed after the queue refused an item as closed"
                 );
                 sent.ok += pushed;
                 sent.attempted += u64::from(pushed + refused);
                 sent.handed_back += u64::from(refused);
-                closed_at = Some(next + pushed);
+                closed_at = closed_at.or(Some(next + pushed));
                 // The refused items are gone from this producer for good:
                 // skip past them so any later probe offers fresh items.
                 next += pushed + refused;
@@ -582,8 +588,9 @@ fn batch<Q: Tx>(q: &Q, id: u32, first: u32, len: u32, rng: &mut Rng) -> Step {
 
 /// Pops in `mode` until the queue reports closed and drained; returns the
 /// items in the order this consumer got them. Adds every item to `popped`
-/// as it goes (closers watch it to close mid-stream). If `close_after` is
-/// `Some(k)`, this consumer closes the queue itself after its `k`-th item.
+/// (shared by all consumers) as it goes, so closers can close mid-stream.
+/// If `close_after` is `Some(k)`, this consumer closes the queue itself once
+/// `popped` reaches `k`, and then goes on draining.
 pub fn consume<Q: Rx>(
     q: &Q,
     mode: Mode,
@@ -596,7 +603,7 @@ pub fn consume<Q: Rx>(
     let mut buf = vec![MaybeUninit::<u64>::uninit(); 64];
     let mut close_after = close_after;
     loop {
-        if close_after.is_some_and(|k| got.len() >= k) {
+        if close_after.is_some_and(|k| popped.load(Ordering::Relaxed) >= k as u64) {
             // It may be closed already, by someone else: fine either way.
             q.close();
             close_after = None;
