@@ -306,6 +306,16 @@ int main(int argc, char **argv) {
     printf("bench: ringq %s, %zu items per run, queue capacity %d, %d rounds, %ld CPUs online\n",
            ringq_version(), items, CAPACITY, rounds, sysconf(_SC_NPROCESSORS_ONLN));
 
+    double load = 0;
+    FILE *loadavg = fopen("/proc/loadavg", "r");
+    if (loadavg) {
+        if (fscanf(loadavg, "%lf", &load) != 1) load = 0;
+        fclose(loadavg);
+    }
+    if (load > 0.5)
+        printf("bench: warning: load average %.1f before starting; other work competes for the "
+               "CPUs and makes these numbers noisy (compare min and max)\n", load);
+
     static double results[N_SCENARIOS][N_IMPLS][64];
     if (rounds > 64) rounds = 64;
     for (int r = 0; r < rounds; r++) {
