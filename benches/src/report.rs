@@ -180,19 +180,26 @@ pub fn targets(results: &[Measured], cfg: &Config) -> Vec<Target> {
 pub fn print_targets(targets: &[Target]) {
     println!();
     println!("Targets (speed-up = reference median / ringq median; above 1 means ringq is faster)");
+    let mut not_run = 0;
     for t in targets {
-        let verdict = match (t.met(), t.measured, t.required) {
-            (Some(true), ..) => "met ",
-            (Some(false), ..) => "MISS",
-            (None, None, _) => "skip",
-            (None, Some(_), _) => "info",
+        let Some(speedup) = t.measured else {
+            not_run += 1;
+            continue;
         };
-        let measured = t.measured.map_or("not run".into(), |s| format!("{s:.2}x"));
+        let verdict = match t.met() {
+            Some(true) => "met ",
+            Some(false) => "MISS",
+            None => "info",
+        };
+        let measured = format!("{speedup:.2}x");
         let gap = match (t.measured, t.required) {
             (Some(s), Some(r)) => format!("  ({:+.0}% vs the {r}x goal)", (s / r - 1.0) * 100.0),
             _ => String::new(),
         };
         println!("  [{verdict}] {:<72} {measured:>8}{gap}", t.goal);
+    }
+    if not_run > 0 {
+        println!("  ({not_run} more need workloads that were not selected)");
     }
 }
 

@@ -1,9 +1,11 @@
 //! The workloads, each written once over the [`peers`](crate::peers) traits.
 //!
 //! Every function builds fresh queues, starts its threads behind a barrier,
-//! times from the release of the barrier to the last join, and then checks
-//! that the consumers saw every item exactly once (count and sum). The
-//! checks run after the clock stops.
+//! times from the first thread leaving the barrier to the last one finishing
+//! (each thread reads the clock itself, so a main thread that is descheduled
+//! cannot shorten or stretch the measurement), and then checks that the
+//! consumers saw every item exactly once (count and sum). The checks run
+//! after the clock stops.
 
 use std::mem::MaybeUninit;
 use std::sync::{Arc, Barrier};
@@ -48,9 +50,41 @@ fn triangle(n: u64) -> u64 {
     n * (n + 1) / 2
 }
 
+/// The span from the earliest start to the latest end.
+#[derive(Clone, Copy)]
+struct Span {
+    start: Instant,
+    end: Instant,
+}
+
+impl Span {
+    fn merge(self, other: Self) -> Self {
+        Self {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
+    }
+}
+
+/// Runs `f` once the barrier opens and returns its result with the span it
+/// ran for, read on this thread.
+fn timed<R>(start: &Barrier, f: impl FnOnce() -> R) -> (Span, R) {
+    start.wait();
+    let t0 = Instant::now();
+    let r = f();
+    (
+        Span {
+            start: t0,
+            end: Instant::now(),
+        },
+        r,
+    )
+}
+
 /// Runs `producers` and `consumers` on their own threads, released together.
 /// Producer `j` gets `j`; each consumer returns `(count, sum)`. Returns the
-/// elapsed time and the consumers' totals.
+/// time from the first thread starting to the last one finishing, and the
+/// consumers' totals.
 fn run_threads<P, C>(
     producers: Vec<P>,
     consumers: Vec<C>,
@@ -61,40 +95,36 @@ where
     P: Send + 'static,
     C: Send + 'static,
 {
-    let start = Arc::new(Barrier::new(producers.len() + consumers.len() + 1));
+    let start = Arc::new(Barrier::new(producers.len() + consumers.len()));
     let tx: Vec<_> = producers
         .into_iter()
         .enumerate()
         .map(|(j, p)| {
             let start = Arc::clone(&start);
-            thread::spawn(move || {
-                start.wait();
-                produce(p, j);
-            })
+            thread::spawn(move || timed(&start, || produce(p, j)).0)
         })
         .collect();
     let rx: Vec<_> = consumers
         .into_iter()
         .map(|c| {
             let start = Arc::clone(&start);
-            thread::spawn(move || {
-                start.wait();
-                consume(c)
-            })
+            thread::spawn(move || timed(&start, || consume(c)))
         })
         .collect();
-    start.wait();
-    let t0 = Instant::now();
+    let mut span: Option<Span> = None;
+    let mut add = |s: Span| span = Some(span.map_or(s, |t| t.merge(s)));
     for h in tx {
-        h.join().expect("producer panicked");
+        add(h.join().expect("producer panicked"));
     }
     let (mut count, mut sum) = (0, 0);
     for h in rx {
-        let (c, s) = h.join().expect("consumer panicked");
+        let (s, (c, total)) = h.join().expect("consumer panicked");
+        add(s);
         count += c;
-        sum += s;
+        sum += total;
     }
-    (t0.elapsed(), count, sum)
+    let span = span.expect("at least one thread");
+    (span.end - span.start, count, sum)
 }
 
 fn check(what: &str, count: u64, sum: u64, items: u64) {
