@@ -107,11 +107,15 @@
 //!
 //! **Blocking** ([`wait`]) spins with exponential backoff, then parks on a
 //! condition variable. A waiter registers, then rechecks the queue; the
-//! other side publishes its change, then looks for waiters. A SeqCst fence on
-//! each side makes it impossible for both to miss each other, so no wake-up
-//! is lost, and when nobody waits, a push or pop costs one fence and one
-//! atomic load, no system call. Callers that must return periodically (to
-//! check for signals, say) wait in slices with the `*_deadline` methods.
+//! other side publishes its change, then looks for waiters. A full barrier
+//! on each side makes it impossible for both to miss each other, so no
+//! wake-up is lost. The pusher's and popper's barrier is the cheap half of
+//! an asymmetric pair: on Linux a compiler fence, while a waiter about to
+//! park pays for `membarrier`, which fences every thread of the process
+//! (elsewhere both are SeqCst fences). So when nobody waits, the wake path
+//! of a push or pop is one atomic load: no fence, no system call. Callers
+//! that must return periodically (to check for signals, say) wait in slices
+//! with the `*_deadline` methods.
 //!
 //! # Why each memory ordering is what it is
 //!
@@ -126,10 +130,12 @@
 //!   also tells a popper, through a SeqCst fence, whether a slot was claimed.
 //! - **SeqCst fences where a thread must not miss another's write to a
 //!   different location**: the wake-up protocol (queue state vs. sleeper
-//!   count), and the "is it really empty / full?" checks, which read `tail`
-//!   after a slot stamp (or `head` after a stamp). We use fences rather than
-//!   SeqCst loads and stores because they say exactly which two accesses are
-//!   ordered, and because loom checks fences faithfully.
+//!   count, with the asymmetric pair above standing in for two fences), and
+//!   the "is it really empty / full?" checks, which read `tail` after a slot
+//!   stamp (or `head` after a stamp). We use fences rather than SeqCst loads
+//!   and stores because they say exactly which two accesses are ordered, and
+//!   because loom checks fences faithfully (under loom the asymmetric pair
+//!   is two SeqCst fences).
 //!
 //! Every atomic access in the source carries a comment with its reason.
 //!
@@ -143,6 +149,7 @@
 //! crate check exactly-once delivery and per-producer order under load.
 #![warn(missing_docs)]
 
+mod barrier;
 mod blocking;
 mod buffer;
 mod loom;

@@ -14,20 +14,25 @@
 //! ```text
 //! waiter                              notifier
 //! sleepers += 1                       publish item (Release)
-//! fence(SeqCst)          <- total ->  fence(SeqCst)
+//! heavy barrier          <- total ->  light barrier
 //! e = epoch; check queue              if sleepers > 0 { lock; epoch += 1; notify }
 //! lock; if epoch == e { wait }
 //! ```
 //!
-//! The two SeqCst fences are totally ordered. If the notifier's fence comes
-//! first, the waiter's check sees the item. If the waiter's fence comes first,
-//! the notifier sees `sleepers > 0` and bumps `epoch` under the lock: either
-//! before the waiter takes the lock (it sees a new epoch and checks again) or
-//! while it waits (the condvar wakes it).
+//! The two barriers act like two SeqCst fences, which are totally ordered.
+//! If the notifier's comes first, the waiter's check sees the item. If the
+//! waiter's comes first, the notifier sees `sleepers > 0` and bumps `epoch`
+//! under the lock: either before the waiter takes the lock (it sees a new
+//! epoch and checks again) or while it waits (the condvar wakes it).
+//!
+//! The notifier's side runs on every push and pop, so it is the light half of
+//! an asymmetric pair ([`crate::barrier`]): on Linux a compiler fence, with
+//! the waiter paying for a process-wide barrier just before it parks.
 
 use std::time::Instant;
 
-use crate::loom::{fence, Backoff, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering};
+use crate::barrier;
+use crate::loom::{AtomicUsize, Backoff, Condvar, Mutex, MutexGuard, Ordering};
 
 /// Threads waiting for one condition of a queue, and the means to wake them.
 ///
@@ -78,6 +83,7 @@ impl WaitQueue {
     /// waiters.notify_one(); // nobody waits: no system call
     /// ```
     pub fn new() -> Self {
+        barrier::init();
         Self {
             sleepers: AtomicUsize::new(0),
             epoch: AtomicUsize::new(0),
@@ -120,9 +126,9 @@ impl WaitQueue {
 
     #[inline]
     fn has_sleepers(&self) -> bool {
-        // SeqCst: pairs with the fence in `wait_until`; see the module docs.
-        fence(Ordering::SeqCst);
-        // Relaxed: the fence above orders this load after the caller's change.
+        // Pairs with the heavy barrier in `wait_until`; see the module docs.
+        barrier::light();
+        // Relaxed: the barrier above orders this load after the caller's change.
         self.sleepers.load(Ordering::Relaxed) != 0
     }
 
@@ -167,12 +173,12 @@ impl WaitQueue {
             return Some(r);
         }
 
-        // Relaxed: the fence below orders it before our next check.
+        // Relaxed: the barrier below orders it before our next check.
         self.sleepers.fetch_add(1, Ordering::Relaxed);
         let _registered = Registration(&self.sleepers);
         loop {
-            // SeqCst: pairs with the fence in `has_sleepers`.
-            fence(Ordering::SeqCst);
+            // Pairs with the light barrier in `has_sleepers`.
+            barrier::heavy();
             // Acquire: pairs with the Release bump in `notify_slow`.
             let seen = self.epoch.load(Ordering::Acquire);
             if let Some(r) = ready() {
