@@ -654,8 +654,12 @@ fn with_drop_check(f: impl FnOnce() -> u64) {
 }
 
 fn config(cases: u32) -> ProptestConfig {
+    // PROPTEST_CASES, when set, overrides the per-test default.
+    let env = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok());
     ProptestConfig {
-        cases,
+        cases: env.unwrap_or(cases),
         // Failures print the minimal sequence; no files are written.
         failure_persistence: None,
         ..ProptestConfig::default()

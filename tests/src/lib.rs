@@ -188,6 +188,10 @@ pub trait Rx: Send + 'static {
         d: Option<Instant>,
     ) -> Result<usize, PopTimeoutError>;
     fn close(&self) -> bool;
+    /// `len()`, from the pop side.
+    fn len(&self) -> usize;
+    /// `capacity()`; `None` for the unbounded queue.
+    fn capacity(&self) -> Option<usize>;
 }
 
 macro_rules! tx_common {
@@ -263,6 +267,12 @@ impl Tx for Arc<BoundedQueue<u64>> {
 
 impl Rx for Arc<BoundedQueue<u64>> {
     rx_common!();
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+    fn capacity(&self) -> Option<usize> {
+        Some((**self).capacity())
+    }
 }
 
 impl Tx for Arc<UnboundedQueue<u64>> {
@@ -278,6 +288,12 @@ impl Tx for Arc<UnboundedQueue<u64>> {
 
 impl Rx for Arc<UnboundedQueue<u64>> {
     rx_common!();
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+    fn capacity(&self) -> Option<usize> {
+        (**self).capacity()
+    }
 }
 
 /// Lets the SPSC halves use the same forwarding as the `Arc`ed queues.
@@ -303,6 +319,12 @@ impl Tx for Half<Producer<u64>> {
 
 impl Rx for Half<Consumer<u64>> {
     rx_common!();
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+    fn capacity(&self) -> Option<usize> {
+        Some((**self).capacity())
+    }
 }
 
 /// What one producer did.
@@ -602,6 +624,7 @@ pub fn consume<Q: Rx>(
     let mut backoff = Backoff::default();
     let mut buf = vec![MaybeUninit::<u64>::uninit(); 64];
     let mut close_after = close_after;
+    let limit = q.capacity().unwrap_or(1 << 40);
     loop {
         if close_after.is_some_and(|k| popped.load(Ordering::Relaxed) >= k as u64) {
             // It may be closed already, by someone else: fine either way.
@@ -684,6 +707,14 @@ pub fn consume<Q: Rx>(
         if done {
             return got;
         }
+        // Under traffic `len` is a snapshot, but never more than the
+        // capacity, nor a wrapped-around negative count.
+        let len = q.len();
+        assert!(
+            len <= limit,
+            "len() reported {len} on a queue of capacity {:?}",
+            q.capacity()
+        );
         if got.len() > before {
             popped.fetch_add((got.len() - before) as u64, Ordering::Relaxed);
             backoff.reset();

@@ -112,7 +112,7 @@ fn mpmc_close<Q: Tx + Rx + Clone>(make: impl Fn() -> Q, mode: Mode, name: &str) 
         };
         mpmc_round(
             make(),
-            scaled(6_000) as u32,
+            scaled(12_000) as u32,
             mode,
             closer,
             seed.wrapping_add(round),
@@ -127,7 +127,7 @@ fn spsc_producer_close(cap: usize, mode: Mode) {
     let seed = seed();
     for round in 0..6u64 {
         let seed = seed.wrapping_add(round);
-        let n = scaled(20_000) as u32;
+        let n = scaled(40_000) as u32;
         let close_at = Rng::new(seed).range(0, n as usize) as u32;
         let drop_to_close = round % 3 == 2;
         let ctx = format!(

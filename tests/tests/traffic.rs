@@ -56,9 +56,9 @@ fn mpmc<Q: Tx + Rx + Clone>(
 fn bounded(cap: usize, mode: Mode) {
     // Fewer items through the tiny queues, which hand over one item at a time.
     let per_producer = match cap {
-        1 => 20_000,
-        3 => 40_000,
-        _ => 100_000,
+        1 => 60_000,
+        3 => 120_000,
+        _ => 300_000,
     };
     let q = Arc::new(BoundedQueue::new(cap).unwrap());
     let per_producer = scaled(per_producer) as u32;
@@ -67,14 +67,14 @@ fn bounded(cap: usize, mode: Mode) {
 
 fn unbounded(mode: Mode) {
     let q = Arc::new(UnboundedQueue::new());
-    mpmc(q, 3, 2, scaled(100_000) as u32, mode, "UnboundedQueue");
+    mpmc(q, 3, 2, scaled(300_000) as u32, mode, "UnboundedQueue");
 }
 
 fn spsc(cap: usize, mode: Mode) {
     let n = scaled(match cap {
-        1 => 50_000,
-        3 => 100_000,
-        _ => 300_000,
+        1 => 150_000,
+        3 => 300_000,
+        _ => 1_000_000,
     }) as u32;
     let seed = seed();
     let ctx = format!("spsc({cap}) ({mode:?}, {n} items, seed {seed})");
@@ -151,7 +151,7 @@ fn bounded_mixed_roles() {
     for cap in [1usize, 3, 64] {
         let q = Arc::new(BoundedQueue::new(cap).unwrap());
         let ctx = format!("BoundedQueue({cap}) mixed roles, seed {seed}");
-        let n = scaled(20_000) as u32;
+        let n = scaled(50_000) as u32;
         let popped = Arc::new(AtomicU64::new(0));
         let mut prod = Crew::new();
         for (p, mode) in [Mode::Try, Mode::Blocking, Mode::Timeout, Mode::Batch]
