@@ -166,3 +166,8 @@ pub use error::{
 };
 pub use mpmc::BoundedQueue;
 pub use unbounded::UnboundedQueue;
+
+/// The Rust examples in the project README, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
