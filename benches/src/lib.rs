@@ -43,8 +43,8 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the settings: `RINGQ_BENCH_ROUNDS` (9), `RINGQ_BENCH_ITEMS`
-    /// (2000000), `RINGQ_BENCH_CAPACITY` (1024),
+    /// Reads the settings: `RINGQ_BENCH_ROUNDS` (11), `RINGQ_BENCH_ITEMS`
+    /// (4000000), `RINGQ_BENCH_CAPACITY` (1024),
     /// `RINGQ_BENCH_BLOCKING_CAPACITY` (16), `RINGQ_BENCH_BATCH` (64),
     /// `RINGQ_BENCH_JSON` (`results/rust.json` in this crate; empty for none)
     /// and `RINGQ_BENCH_ONLY` (comma-separated workload ids). Bare
@@ -77,8 +77,8 @@ impl Config {
             ),
         };
         Self {
-            rounds: env_num("RINGQ_BENCH_ROUNDS", 9),
-            items: env_num("RINGQ_BENCH_ITEMS", 2_000_000),
+            rounds: env_num("RINGQ_BENCH_ROUNDS", 11),
+            items: env_num("RINGQ_BENCH_ITEMS", 4_000_000),
             capacity: env_num("RINGQ_BENCH_CAPACITY", 1024),
             blocking_capacity: env_num("RINGQ_BENCH_BLOCKING_CAPACITY", 16),
             batch: env_num("RINGQ_BENCH_BATCH", 64),
