@@ -70,6 +70,10 @@ pub struct Target {
     /// Measured speed-up: the reference row's median over the ringq row's
     /// (above 1 means ringq is faster); `None` when a row was not run.
     pub measured: Option<f64>,
+    /// The same speed-up taken round by round (the median over rounds of
+    /// reference / ringq within one round), which cancels load that changes
+    /// slowly between rounds; shown next to the verdict, not used for it.
+    pub paired: Option<f64>,
     /// The speed-up the goal asks for; `None` for a comparison shown for
     /// context only.
     pub required: Option<f64>,
@@ -86,9 +90,28 @@ fn find<'a>(results: &'a [Measured], id: &str) -> Option<&'a Measured> {
     results.iter().find(|m| m.id == id)
 }
 
-fn speedup(results: &[Measured], id: &str, ringq: &str, reference: &str) -> Option<f64> {
-    let m = find(results, id)?;
-    Some(times(m.row(reference)?.median, m.row(ringq)?.median))
+/// The speed-up of `ringq` over `reference` in workload `id`: from the
+/// medians, and round by round.
+fn speedup(
+    results: &[Measured],
+    id: &str,
+    ringq: &str,
+    reference: &str,
+) -> (Option<f64>, Option<f64>) {
+    let rows = find(results, id).and_then(|m| Some((m.row(ringq)?, m.row(reference)?)));
+    let Some((r, p)) = rows else {
+        return (None, None);
+    };
+    let per_round: Vec<f64> = p
+        .samples
+        .iter()
+        .zip(&r.samples)
+        .map(|(&p, &r)| times(p, r))
+        .collect();
+    (
+        Some(times(p.median, r.median)),
+        Some(crate::median(&per_round)),
+    )
 }
 
 /// The goals, evaluated on `results`. Workload ids and row names are those
@@ -99,10 +122,11 @@ pub fn targets(results: &[Measured], cfg: &Config) -> Vec<Target> {
         Rtrb, StdSyncChannel,
     };
     let mut out = Vec::new();
-    let mut push = |goal: String, measured: Option<f64>, required: Option<f64>| {
+    let mut push = |goal: String, (measured, paired): (Option<f64>, Option<f64>), required| {
         out.push(Target {
             goal,
             measured,
+            paired,
             required,
         });
     };
@@ -179,7 +203,8 @@ pub fn targets(results: &[Measured], cfg: &Config) -> Vec<Target> {
 /// Prints the goals with their verdicts.
 pub fn print_targets(targets: &[Target]) {
     println!();
-    println!("Targets (speed-up = reference median / ringq median; above 1 means ringq is faster)");
+    println!("Targets (speed-up = reference median / ringq median; above 1 means ringq is faster;");
+    println!("paired = median over rounds of the same ratio within each round)");
     let mut not_run = 0;
     for t in targets {
         let Some(speedup) = t.measured else {
@@ -192,11 +217,15 @@ pub fn print_targets(targets: &[Target]) {
             None => "info",
         };
         let measured = format!("{speedup:.2}x");
+        let paired = t.paired.map_or(String::new(), |p| format!("{p:.2}x"));
         let gap = match (t.measured, t.required) {
             (Some(s), Some(r)) => format!("  ({:+.0}% vs the {r}x goal)", (s / r - 1.0) * 100.0),
             _ => String::new(),
         };
-        println!("  [{verdict}] {:<72} {measured:>8}{gap}", t.goal);
+        println!(
+            "  [{verdict}] {:<68} {measured:>7}  paired {paired:>6}{gap}",
+            t.goal
+        );
     }
     if not_run > 0 {
         println!("  ({not_run} more need workloads that were not selected)");
@@ -280,9 +309,10 @@ pub fn to_json(cfg: &Config, results: &[Measured], targets: &[Target]) -> String
         let met = t.met().map_or("null".into(), |b| b.to_string());
         let _ = writeln!(
             j,
-            "    {{\"goal\": {}, \"speedup\": {}, \"required\": {}, \"met\": {}}}{}",
+            "    {{\"goal\": {}, \"speedup\": {}, \"paired_speedup\": {}, \"required\": {}, \"met\": {}}}{}",
             json_str(&t.goal),
             json_opt(t.measured),
+            json_opt(t.paired),
             json_opt(t.required),
             met,
             if ti + 1 < targets.len() { "," } else { "" },
