@@ -85,6 +85,19 @@ fn mpmc(id: &'static str, cap: usize, threads: usize, items: u64) -> Workload {
     }
 }
 
+/// Says so when other work competes for the cores: the queues' threads then
+/// take turns, and the numbers say more about the scheduler than the queues.
+/// (The one-minute average also counts a build that has just finished.)
+fn warn_if_loaded(threads: usize) {
+    if let Some(load) = ringq_benches::load_average() {
+        if threads > 0 && load > threads as f64 / 2.0 {
+            println!(
+                "note: load average {load:.1} on {threads} threads before the run; expect noisy numbers"
+            );
+        }
+    }
+}
+
 fn main() {
     let cfg = Config::from_env();
     let (cap, items) = (cfg.capacity, cfg.items);
@@ -169,11 +182,12 @@ fn main() {
         std::process::exit(2);
     }
 
+    let threads = ringq_benches::threads_available();
     println!(
-        "ringq side-by-side benchmarks: {} threads available, {} rounds, {items} items, capacity {cap}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        "ringq side-by-side benchmarks: {threads} threads available, {} rounds, {items} items, capacity {cap}",
         cfg.rounds,
     );
+    warn_if_loaded(threads);
     println!("Each round runs every implementation once, starting one further along each round.");
     println!(
         "'*' marks ringq; vs best peer = fastest peer's median / this median (above 1: faster)."

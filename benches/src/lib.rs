@@ -103,6 +103,17 @@ fn env_num<T: std::str::FromStr + Default + PartialEq>(name: &str, default: T) -
     }
 }
 
+/// The one-minute load average, where the system reports one (Linux).
+pub fn load_average() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Hardware threads available to this process (0 if unknown).
+pub fn threads_available() -> usize {
+    std::thread::available_parallelism().map_or(0, |n| n.get())
+}
+
 /// One implementation in a workload: a name and a closure that runs one
 /// measurement and returns its wall time.
 pub struct Case {

@@ -269,13 +269,14 @@ pub fn to_json(cfg: &Config, results: &[Measured], targets: &[Target]) -> String
     let _ = writeln!(j, "{{");
     let _ = writeln!(
         j,
-        "  \"config\": {{\"rounds\": {}, \"items\": {}, \"capacity\": {}, \"blocking_capacity\": {}, \"batch\": {}, \"threads_available\": {}}},",
+        "  \"config\": {{\"rounds\": {}, \"items\": {}, \"capacity\": {}, \"blocking_capacity\": {}, \"batch\": {}, \"threads_available\": {}, \"load_average_at_end\": {}}},",
         cfg.rounds,
         cfg.items,
         cfg.capacity,
         cfg.blocking_capacity,
         cfg.batch,
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        crate::threads_available(),
+        json_opt(crate::load_average()),
     );
     let _ = writeln!(j, "  \"workloads\": [");
     for (wi, m) in results.iter().enumerate() {
