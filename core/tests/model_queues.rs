@@ -654,6 +654,8 @@ fn with_drop_check(f: impl FnOnce() -> u64) {
 }
 
 fn config(cases: u32) -> ProptestConfig {
+    // Under Miri, a handful of cases is already a long run.
+    let cases = if cfg!(miri) { cases.min(4) } else { cases };
     // PROPTEST_CASES, when set, overrides the per-test default.
     let env = std::env::var("PROPTEST_CASES")
         .ok()

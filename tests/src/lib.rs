@@ -190,6 +190,8 @@ pub trait Rx: Send + 'static {
     fn close(&self) -> bool;
     /// `len()`, from the pop side.
     fn len(&self) -> usize;
+    /// `is_empty()`, from the pop side.
+    fn is_empty(&self) -> bool;
     /// `capacity()`; `None` for the unbounded queue.
     fn capacity(&self) -> Option<usize>;
 }
@@ -270,6 +272,9 @@ impl Rx for Arc<BoundedQueue<u64>> {
     fn len(&self) -> usize {
         (**self).len()
     }
+    fn is_empty(&self) -> bool {
+        (**self).is_empty()
+    }
     fn capacity(&self) -> Option<usize> {
         Some((**self).capacity())
     }
@@ -290,6 +295,9 @@ impl Rx for Arc<UnboundedQueue<u64>> {
     rx_common!();
     fn len(&self) -> usize {
         (**self).len()
+    }
+    fn is_empty(&self) -> bool {
+        (**self).is_empty()
     }
     fn capacity(&self) -> Option<usize> {
         (**self).capacity()
@@ -321,6 +329,9 @@ impl Rx for Half<Consumer<u64>> {
     rx_common!();
     fn len(&self) -> usize {
         (**self).len()
+    }
+    fn is_empty(&self) -> bool {
+        (**self).is_empty()
     }
     fn capacity(&self) -> Option<usize> {
         Some((**self).capacity())
@@ -705,6 +716,12 @@ pub fn consume<Q: Rx>(
             }
         };
         if done {
+            // Closed and drained is for good: nothing can be left or arrive.
+            assert!(
+                q.is_empty() && q.len() == 0,
+                "closed and drained, yet len() is {}",
+                q.len()
+            );
             return got;
         }
         // Under traffic `len` is a snapshot, but never more than the
