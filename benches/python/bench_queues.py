@@ -1,0 +1,312 @@
+"""Python queue benchmark: ringq against the standard library.
+
+Implementations (the orjson pattern: one table, parametrized over them):
+
+- ``stdlib Queue``        queue.Queue
+- ``stdlib SimpleQueue``  queue.SimpleQueue
+- ``ringq Queue``         ringq.Queue
+- ``ringq SimpleQueue``   ringq.SimpleQueue
+- ``ringq SPSCQueue``     ringq.SPSCQueue (one producer, one consumer only)
+- ``ringq batch``         ringq.Queue driven by put_many/get_many
+
+Workloads:
+
+- ``1 thread``  one thread puts a block of items, then gets them back
+- ``1p -> 1c``  one producer thread, one consumer thread
+- ``4p -> 4c``  four producer threads, four consumer threads
+- ``pool+join`` a main thread feeds a pool of four workers, then waits for
+  them: ``task_done``/``join`` on the Queue kinds, sentinels and
+  ``Thread.join`` on the SimpleQueue kinds (which have no ``join``)
+
+Rounds are interleaved across implementations (every implementation runs
+each workload once per round, in a shuffled order) so that drift in the
+machine's load hits all of them alike; the table reports the median of
+the rounds in nanoseconds per item, with the ratio to queue.Queue and to
+queue.SimpleQueue (above 1 means faster than that baseline).
+
+    python benches/python/bench_queues.py [--rounds 5] [--out chart.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import queue
+import random
+import statistics
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import ringq
+
+BLOCK = 256  # batch size, and the block the single-thread workload cycles
+CAPACITY = 1024  # maxsize of the bounded kinds
+
+
+@dataclass(frozen=True)
+class Impl:
+    name: str
+    make: Callable[[], Any]
+    batch: bool = False  # drive it with put_many/get_many
+    has_join: bool = False  # task_done/join
+    multi: bool = True  # may have several producers or consumers
+
+
+IMPLS = [
+    Impl("stdlib Queue", lambda: queue.Queue(CAPACITY), has_join=True),
+    Impl("stdlib SimpleQueue", queue.SimpleQueue),
+    Impl("ringq Queue", lambda: ringq.Queue(CAPACITY), has_join=True),
+    Impl("ringq SimpleQueue", ringq.SimpleQueue),
+    Impl("ringq SPSCQueue", lambda: ringq.SPSCQueue(CAPACITY), multi=False),
+    Impl("ringq batch", lambda: ringq.Queue(CAPACITY), batch=True, has_join=True),
+]
+BASELINES = ("stdlib Queue", "stdlib SimpleQueue")
+
+
+def run_threads(targets: list[Callable[[], None]]) -> None:
+    threads = [threading.Thread(target=t) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def single_thread(impl: Impl, n: int) -> float:
+    q = impl.make()
+    block = list(range(BLOCK))
+    rounds = n // BLOCK
+    start = time.perf_counter()
+    if impl.batch:
+        for _ in range(rounds):
+            q.put_many(block)
+            q.get_many(BLOCK)
+    else:
+        put, get = q.put, q.get
+        for _ in range(rounds):
+            for x in block:
+                put(x)
+            for _ in block:
+                get()
+    return time.perf_counter() - start
+
+
+def producers_consumers(impl: Impl, n: int, n_producers: int, n_consumers: int) -> float:
+    """Each producer puts its share, then the main thread puts one stop
+    sentinel (None) per consumer."""
+    q = impl.make()
+    per = n // n_producers
+    items = list(range(per))
+    counts = [0] * n_consumers
+
+    def producer() -> None:
+        if impl.batch:
+            for s in range(0, per, BLOCK):
+                q.put_many(items[s : s + BLOCK])
+        else:
+            put = q.put
+            for x in items:
+                put(x)
+
+    def consumer(c: int) -> None:
+        got = 0
+        if impl.batch:
+            while True:
+                batch = q.get_many(BLOCK)
+                if None in batch:
+                    stops = batch.count(None)
+                    got += len(batch) - stops
+                    if stops > 1:
+                        q.put_many([None] * (stops - 1))  # the others' sentinels
+                    break
+                got += len(batch)
+        else:
+            get = q.get
+            while get() is not None:
+                got += 1
+        counts[c] = got
+
+    consumers = [threading.Thread(target=consumer, args=(c,)) for c in range(n_consumers)]
+    start = time.perf_counter()
+    for t in consumers:
+        t.start()
+    run_threads([producer] * n_producers)
+    for _ in consumers:
+        q.put(None)
+    for t in consumers:
+        t.join()
+    elapsed = time.perf_counter() - start
+    assert sum(counts) == per * n_producers, (impl.name, sum(counts))
+    return elapsed
+
+
+def pool_with_join(impl: Impl, n: int, workers: int = 4) -> float:
+    q = impl.make()
+    items = list(range(n))
+    done = [0] * workers
+
+    def worker(w: int) -> None:
+        count = 0
+        if impl.batch:
+            while True:
+                batch = q.get_many(BLOCK)
+                stop = None in batch
+                for x in batch:
+                    if x is not None:
+                        count += 1
+                    q.task_done()
+                if stop:
+                    stops = batch.count(None)
+                    if stops > 1:
+                        q.put_many([None] * (stops - 1))
+                    break
+        elif impl.has_join:
+            get, task_done = q.get, q.task_done
+            while (x := get()) is not None:
+                count += 1
+                task_done()
+            task_done()
+        else:
+            get = q.get
+            while get() is not None:
+                count += 1
+        done[w] = count
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(workers)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    if impl.batch:
+        for s in range(0, n, BLOCK):
+            q.put_many(items[s : s + BLOCK])
+        q.join()
+    elif impl.has_join:
+        put = q.put
+        for x in items:
+            put(x)
+        q.join()
+    else:
+        put = q.put
+        for x in items:
+            put(x)
+    for _ in threads:
+        q.put(None)
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    assert sum(done) == n, (impl.name, sum(done))
+    return elapsed
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    items: int
+    run: Callable[[Impl, int], float]
+    applies: Callable[[Impl], bool]
+
+
+WORKLOADS = [
+    Workload("1 thread", 100_000, single_thread, lambda i: True),
+    Workload("1p -> 1c", 50_000, lambda i, n: producers_consumers(i, n, 1, 1), lambda i: True),
+    Workload("4p -> 4c", 50_000, lambda i, n: producers_consumers(i, n, 4, 4), lambda i: i.multi),
+    Workload("pool+join", 50_000, pool_with_join, lambda i: i.multi),
+]
+
+
+def measure(rounds: int, scale: float) -> dict[tuple[str, str], float]:
+    """Median ns per item for each (workload, implementation)."""
+    samples: dict[tuple[str, str], list[float]] = {}
+    rng = random.Random(12345)
+    # A warm-up round, not recorded: imports, allocator, branch predictors.
+    for w in WORKLOADS:
+        for impl in IMPLS:
+            if w.applies(impl):
+                w.run(impl, max(BLOCK * 4, int(w.items * scale) // 10))
+    for r in range(rounds):
+        for w in WORKLOADS:
+            order = [impl for impl in IMPLS if w.applies(impl)]
+            rng.shuffle(order)
+            for impl in order:
+                n = int(w.items * scale) // BLOCK * BLOCK
+                seconds = w.run(impl, n)
+                samples.setdefault((w.name, impl.name), []).append(seconds * 1e9 / n)
+        print(f"  round {r + 1}/{rounds} done", file=sys.stderr, flush=True)
+    return {key: statistics.median(values) for key, values in samples.items()}
+
+
+def print_table(results: dict[tuple[str, str], float]) -> None:
+    header = f"{'workload':<10} {'implementation':<19} {'ns/item':>9} {'vs Queue':>9} {'vs SimpleQ':>10}"
+    print(header)
+    print("-" * len(header))
+    for w in WORKLOADS:
+        base_q = results.get((w.name, BASELINES[0]))
+        base_s = results.get((w.name, BASELINES[1]))
+        for impl in IMPLS:
+            ns = results.get((w.name, impl.name))
+            if ns is None:
+                print(f"{w.name:<10} {impl.name:<19} {'n/a':>9}")
+                continue
+            vq = f"{base_q / ns:8.2f}x" if base_q else ""
+            vs = f"{base_s / ns:9.2f}x" if base_s else ""
+            print(f"{w.name:<10} {impl.name:<19} {ns:9.0f} {vq:>9} {vs:>10}")
+        print()
+
+
+def draw_chart(results: dict[tuple[str, str], float], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig, ax = plt.subplots(figsize=(11, 5.5))
+    width = 0.8 / len(IMPLS)
+    for k, impl in enumerate(IMPLS):
+        xs, ys = [], []
+        for i, w in enumerate(WORKLOADS):
+            ns = results.get((w.name, impl.name))
+            if ns is not None:
+                xs.append(i + (k - (len(IMPLS) - 1) / 2) * width)
+                ys.append(ns)
+        bars = ax.bar(xs, ys, width, label=impl.name)
+        ax.bar_label(bars, labels=[f"{y:.0f}" for y in ys], fontsize=6, rotation=90, padding=2)
+    ax.set_xticks(range(len(WORKLOADS)), [w.name for w in WORKLOADS])
+    ax.set_yscale("log")
+    ax.set_ylabel("ns per item (median, log scale; lower is better)")
+    ax.set_title(
+        f"Python queues: ringq vs queue (CPython {platform.python_version()}, {os.cpu_count()} CPUs)"
+    )
+    ax.legend(fontsize=8, ncol=3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the item counts")
+    parser.add_argument("--out", default=os.path.join("benches", "results", "python.png"))
+    args = parser.parse_args(argv)
+
+    print(
+        f"CPython {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{args.rounds} rounds (median), switch interval {sys.getswitchinterval() * 1e3:.0f} ms",
+        flush=True,
+    )
+    started = time.perf_counter()
+    results = measure(args.rounds, args.scale)
+    print()
+    print_table(results)
+    draw_chart(results, args.out)
+    print(f"chart: {os.path.abspath(args.out)}")
+    print(f"took {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
