@@ -177,7 +177,9 @@ pub(crate) fn put<S: PushSide + Send>(
     let mut pending = Some(item);
     let pending_ref = &mut pending;
     let outcome = wait_in_slices(py, deadline, move |slice_end| {
-        let item = pending_ref.take().expect("the item is handed back by every failed slice");
+        let item = pending_ref
+            .take()
+            .expect("the item is handed back by every failed slice");
         match dst.push_deadline(item, slice_end) {
             Ok(()) => Some(Ok(())),
             Err(PushTimeoutError::Closed(item)) => {

@@ -217,7 +217,9 @@ impl PopSide for Rx<'_> {
         deadline: Instant,
     ) -> Result<usize, PopTimeoutError> {
         if self.is_shut_down() {
-            return self.try_pop_many(out, max).map_err(|Closed| PopTimeoutError::Closed);
+            return self
+                .try_pop_many(out, max)
+                .map_err(|Closed| PopTimeoutError::Closed);
         }
         let n = self.half.pop_many_deadline(out, max, Some(deadline))?;
         self.popped.add(n);
@@ -299,7 +301,9 @@ impl SpscQueue {
             .ok()
             .filter(|&c| c > 0)
             .ok_or_else(|| {
-                PyValueError::new_err(format!("SPSCQueue maxsize must be at least 1, got {maxsize}"))
+                PyValueError::new_err(format!(
+                    "SPSCQueue maxsize must be at least 1, got {maxsize}"
+                ))
             })?;
         let (producer, consumer) = ringq::spsc::channel(capacity).map_err(|err| match err {
             CapacityError::AllocFailed { .. } => PyMemoryError::new_err(format!(
@@ -371,7 +375,11 @@ impl SpscQueue {
         if self.is_shut_down() {
             return Err(errors::shut_down(py));
         }
-        let deadline = if block { blocking::deadline(timeout)? } else { None };
+        let deadline = if block {
+            blocking::deadline(timeout)?
+        } else {
+            None
+        };
         ops::put(py, self.tx(&mut claimed), item.unbind(), block, deadline)
     }
 
