@@ -33,8 +33,8 @@ class Queue(Generic[_T]):
     @property
     def is_shutdown(self) -> bool:
         """Whether shutdown() has been called."""
-    def task_done(self) -> None:
-        """Indicate that a formerly enqueued task is complete."""
+    def task_done(self, count: int = 1) -> None:
+        """Indicate that a formerly enqueued task (or 'count' tasks) is complete."""
     def join(self) -> None:
         """Block until all items in the Queue have been gotten and processed."""
     def qsize(self) -> int:

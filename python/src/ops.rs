@@ -10,6 +10,7 @@
 use std::time::Instant;
 
 use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
 use ringq::{Closed, PopTimeoutError, PushTimeoutError, TryPopError, TryPushError};
 
 use crate::blocking::{wait_in_slices, Deadline};
@@ -249,18 +250,34 @@ pub(crate) fn for_each_chunk(
     mut put: impl FnMut(&mut Vec<Item>) -> PyResult<()>,
 ) -> PyResult<()> {
     let mut chunk = Vec::with_capacity(PUT_MANY_CHUNK);
-    for item in items.try_iter()? {
-        match item {
-            Ok(item) => chunk.push(item.unbind()),
-            Err(err) => {
-                if !chunk.is_empty() {
-                    put(&mut chunk)?;
-                }
-                return Err(err);
-            }
-        }
+    let mut take = |item: Bound<'_, PyAny>, chunk: &mut Vec<Item>| {
+        chunk.push(item.unbind());
         if chunk.len() == PUT_MANY_CHUNK {
-            put(&mut chunk)?;
+            put(chunk)?;
+        }
+        Ok::<_, PyErr>(())
+    };
+    // Lists and tuples, the common case, are read by index: no iterator
+    // protocol, and nothing in them can raise.
+    if let Ok(list) = items.cast::<PyList>() {
+        for item in list.iter() {
+            take(item, &mut chunk)?;
+        }
+    } else if let Ok(tuple) = items.cast::<PyTuple>() {
+        for item in tuple.iter() {
+            take(item, &mut chunk)?;
+        }
+    } else {
+        for item in items.try_iter()? {
+            match item {
+                Ok(item) => take(item, &mut chunk)?,
+                Err(err) => {
+                    if !chunk.is_empty() {
+                        put(&mut chunk)?;
+                    }
+                    return Err(err);
+                }
+            }
         }
     }
     if chunk.is_empty() {

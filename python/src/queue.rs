@@ -142,18 +142,28 @@ impl Queue {
     /// have been processed (meaning that a task_done() call was received
     /// for every item that had been put() into the queue).
     ///
+    /// 'count' (an extension to queue.Queue) marks that many tasks done at
+    /// once, e.g. len() of a get_many() batch.
+    ///
     /// Raises a ValueError if called more times than there were items
-    /// placed in the queue.
-    fn task_done(&self) -> PyResult<()> {
+    /// placed in the queue (and then marks none done).
+    #[pyo3(signature = (count = 1))]
+    fn task_done(&self, count: isize) -> PyResult<()> {
+        let count = usize::try_from(count)
+            .ok()
+            .filter(|&c| c > 0)
+            .ok_or_else(|| {
+                PyValueError::new_err(format!("task_done() count must be at least 1, got {count}"))
+            })?;
         // AcqRel: Release publishes this task's work to a joiner; Acquire
         // keeps the count coherent with the puts whose items we got.
         let previous = self
             .unfinished
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| {
-                count.checked_sub(1)
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |unfinished| {
+                unfinished.checked_sub(count)
             })
             .map_err(|_| PyValueError::new_err("task_done() called too many times"))?;
-        if previous == 1 {
+        if previous == count {
             self.all_tasks_done.notify_all();
         }
         Ok(())

@@ -177,3 +177,19 @@ def test_batches_exactly_once_many_threads() -> None:
         t.join(60)
     everything = sorted(x for r in received for x in r)
     assert everything == list(range(n_producers * per))
+
+
+def test_task_done_count() -> None:
+    q = ringq.Queue()
+    q.put_many(range(10))
+    batch = q.get_many(10)
+    q.task_done(len(batch) - 3)
+    assert q.unfinished_tasks == 3
+    with pytest.raises(ValueError, match=r"task_done\(\) called too many times"):
+        q.task_done(4)
+    assert q.unfinished_tasks == 3  # a refused call marks nothing done
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="count must be at least 1"):
+            q.task_done(bad)
+    q.task_done(3)
+    q.join()
