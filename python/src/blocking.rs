@@ -105,3 +105,16 @@ where
         py.check_signals()?;
     }
 }
+
+/// A `block` argument, read for its truth value as `queue.Queue` reads it
+/// (`if not block:`), so `get(0)` and `put(x, 1)` work as there.
+#[derive(Clone, Copy)]
+pub(crate) struct Block(pub(crate) bool);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Block {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        obj.is_truthy().map(Block)
+    }
+}

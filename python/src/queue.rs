@@ -9,7 +9,7 @@ use ringq::wait::WaitQueue;
 use ringq::CapacityError;
 
 use crate::backing::Backing;
-use crate::blocking::{self, wait_in_slices};
+use crate::blocking::{self, wait_in_slices, Block};
 use crate::errors;
 use crate::ops::{self, PopSide};
 
@@ -218,14 +218,18 @@ impl Queue {
     /// exception ('timeout' is ignored in that case).
     ///
     /// Raises ShutDown if the queue has been shut down.
-    #[pyo3(signature = (item, block = true, timeout = None))]
+    #[pyo3(
+        signature = (item, block = Block(true), timeout = None),
+        text_signature = "($self, item, block=True, timeout=None)"
+    )]
     fn put(
         &self,
         py: Python<'_>,
         item: Bound<'_, PyAny>,
-        block: bool,
+        block: Block,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        let Block(block) = block;
         if self.items.is_closed() {
             return Err(errors::shut_down(py));
         }
@@ -248,7 +252,7 @@ impl Queue {
     /// Only enqueue the item if a free slot is immediately available.
     /// Otherwise raise the Full exception.
     fn put_nowait(&self, py: Python<'_>, item: Bound<'_, PyAny>) -> PyResult<()> {
-        self.put(py, item, false, None)
+        self.put(py, item, Block(false), None)
     }
 
     /// Remove and return an item from the queue.
@@ -263,13 +267,17 @@ impl Queue {
     ///
     /// Raises ShutDown if the queue has been shut down and is empty, or if
     /// the queue has been shut down immediately.
-    #[pyo3(signature = (block = true, timeout = None))]
+    #[pyo3(
+        signature = (block = Block(true), timeout = None),
+        text_signature = "($self, block=True, timeout=None)"
+    )]
     fn get(
         &self,
         py: Python<'_>,
-        block: bool,
+        block: Block,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        let Block(block) = block;
         let deadline = self.get_deadline(py, block, timeout)?;
         ops::get(py, &self.items, block, deadline)
     }
@@ -290,14 +298,18 @@ impl Queue {
     /// task_done() call.
     ///
     /// Raises ValueError if max_items < 1, Empty and ShutDown as get().
-    #[pyo3(signature = (max_items, block = true, timeout = None))]
+    #[pyo3(
+        signature = (max_items, block = Block(true), timeout = None),
+        text_signature = "($self, max_items, block=True, timeout=None)"
+    )]
     fn get_many<'py>(
         &self,
         py: Python<'py>,
         max_items: isize,
-        block: bool,
+        block: Block,
         timeout: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let Block(block) = block;
         let max = batch_size(max_items)?;
         let deadline = self.get_deadline(py, block, timeout)?;
         let items = ops::get_many(py, &self.items, max, block, deadline)?;

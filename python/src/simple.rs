@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyGenericAlias, PyList, PyType};
 
 use crate::backing::Backing;
-use crate::blocking::{self, Deadline};
+use crate::blocking::{self, Block, Deadline};
 use crate::ops;
 use crate::queue::batch_size;
 
@@ -64,14 +64,18 @@ impl SimpleQueue {
     /// The optional 'block' and 'timeout' arguments are ignored, as this
     /// method never blocks. They are provided for compatibility with the
     /// Queue class.
-    #[pyo3(signature = (item, block = true, timeout = None))]
+    #[pyo3(
+        signature = (item, block = Block(true), timeout = None),
+        text_signature = "($self, item, block=True, timeout=None)"
+    )]
     fn put(
         &self,
         py: Python<'_>,
         item: Bound<'_, PyAny>,
-        block: bool,
+        block: Block,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        let Block(block) = block;
         let _ = (block, timeout);
         ops::put(py, &self.items, item.unbind(), false, None)
     }
@@ -93,13 +97,17 @@ impl SimpleQueue {
     /// within that time. Otherwise ('block' is false), return an item if
     /// one is immediately available, else raise the Empty exception
     /// ('timeout' is ignored in that case).
-    #[pyo3(signature = (block = true, timeout = None))]
+    #[pyo3(
+        signature = (block = Block(true), timeout = None),
+        text_signature = "($self, block=True, timeout=None)"
+    )]
     fn get(
         &self,
         py: Python<'_>,
-        block: bool,
+        block: Block,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        let Block(block) = block;
         let deadline = get_deadline(block, timeout)?;
         ops::get(py, &self.items, block, deadline)
     }
@@ -119,14 +127,18 @@ impl SimpleQueue {
     /// soon as at least one item arrives.
     ///
     /// Raises ValueError if max_items < 1, Empty as get().
-    #[pyo3(signature = (max_items, block = true, timeout = None))]
+    #[pyo3(
+        signature = (max_items, block = Block(true), timeout = None),
+        text_signature = "($self, max_items, block=True, timeout=None)"
+    )]
     fn get_many<'py>(
         &self,
         py: Python<'py>,
         max_items: isize,
-        block: bool,
+        block: Block,
         timeout: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let Block(block) = block;
         let max = batch_size(max_items)?;
         let deadline = get_deadline(block, timeout)?;
         let items = ops::get_many(py, &self.items, max, block, deadline)?;

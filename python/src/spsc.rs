@@ -18,7 +18,7 @@ use pyo3::types::{PyGenericAlias, PyList, PyType};
 use ringq::spsc::{Consumer, Producer};
 use ringq::{CapacityError, Closed, PopTimeoutError, PushTimeoutError, TryPopError, TryPushError};
 
-use crate::blocking::{self, Deadline};
+use crate::blocking::{self, Block, Deadline};
 use crate::errors;
 use crate::ops::{self, Item, PopSide, PushSide};
 use crate::queue::batch_size;
@@ -363,14 +363,18 @@ impl SpscQueue {
     ///
     /// Raises RuntimeError if another thread is in put() or put_many() at
     /// the same time, ShutDown if the queue has been shut down.
-    #[pyo3(signature = (item, block = true, timeout = None))]
+    #[pyo3(
+        signature = (item, block = Block(true), timeout = None),
+        text_signature = "($self, item, block=True, timeout=None)"
+    )]
     fn put(
         &self,
         py: Python<'_>,
         item: Bound<'_, PyAny>,
-        block: bool,
+        block: Block,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        let Block(block) = block;
         let mut claimed = self.claim_producer("put")?;
         if self.is_shut_down() {
             return Err(errors::shut_down(py));
@@ -385,7 +389,7 @@ impl SpscQueue {
 
     /// Put an item into the queue without blocking; see put().
     fn put_nowait(&self, py: Python<'_>, item: Bound<'_, PyAny>) -> PyResult<()> {
-        self.put(py, item, false, None)
+        self.put(py, item, Block(false), None)
     }
 
     /// Remove and return an item from the queue; see queue.Queue.get().
@@ -393,13 +397,17 @@ impl SpscQueue {
     /// Raises RuntimeError if another thread is in get() or get_many() at
     /// the same time, ShutDown if the queue has been shut down and is
     /// empty.
-    #[pyo3(signature = (block = true, timeout = None))]
+    #[pyo3(
+        signature = (block = Block(true), timeout = None),
+        text_signature = "($self, block=True, timeout=None)"
+    )]
     fn get(
         &self,
         py: Python<'_>,
-        block: bool,
+        block: Block,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
+        let Block(block) = block;
         let mut claimed = self.claim_consumer("get")?;
         let deadline = self.get_deadline(py, block, timeout)?;
         ops::get(py, self.rx(&mut claimed), block, deadline)
@@ -407,7 +415,7 @@ impl SpscQueue {
 
     /// Remove and return an item from the queue without blocking; see get().
     fn get_nowait(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.get(py, false, None)
+        self.get(py, Block(false), None)
     }
 
     /// Remove and return up to max_items items as a list, in queue order.
@@ -415,14 +423,18 @@ impl SpscQueue {
     /// Takes whatever is available at once, up to max_items. When nothing
     /// is, 'block' and 'timeout' work as in get() and the call returns as
     /// soon as at least one item arrives.
-    #[pyo3(signature = (max_items, block = true, timeout = None))]
+    #[pyo3(
+        signature = (max_items, block = Block(true), timeout = None),
+        text_signature = "($self, max_items, block=True, timeout=None)"
+    )]
     fn get_many<'py>(
         &self,
         py: Python<'py>,
         max_items: isize,
-        block: bool,
+        block: Block,
         timeout: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
+        let Block(block) = block;
         let max = batch_size(max_items)?;
         let mut claimed = self.claim_consumer("get_many")?;
         let deadline = self.get_deadline(py, block, timeout)?;

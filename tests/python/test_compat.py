@@ -153,6 +153,22 @@ def test_timeout_of_wrong_type(qmod: ModuleType) -> None:
         q.put(1, timeout="soon")
 
 
+def test_block_is_read_for_truth(qmod: ModuleType) -> None:
+    for q in (qmod.Queue(1), qmod.SimpleQueue()):
+        q.put("a", 1)
+        assert q.get(1) == "a"
+        with pytest.raises(qmod.Empty):
+            q.get(0)
+        with pytest.raises(qmod.Empty):
+            q.get([])
+        q.put("b", "yes", None)
+        assert q.get(None) == "b"
+    bounded = qmod.Queue(1)
+    bounded.put(1)
+    with pytest.raises(qmod.Full):
+        bounded.put(2, 0)
+
+
 def test_int_timeouts(qmod: ModuleType) -> None:
     q = qmod.Queue(1)
     q.put(1, timeout=5)
