@@ -282,6 +282,7 @@ def draw_chart(results: dict[tuple[str, str], float], path: str) -> None:
         ax.bar_label(bars, labels=[f"{y:.0f}" for y in ys], fontsize=6, rotation=90, padding=2)
     ax.set_xticks(range(len(WORKLOADS)), [w.name for w in WORKLOADS])
     ax.set_yscale("log")
+    ax.set_ylim(top=max(results.values()) * 4)  # room for the bar labels
     ax.set_ylabel("ns per item (median, log scale; lower is better)")
     ax.set_title(
         f"Python queues: ringq vs queue (CPython {platform.python_version()}, {os.cpu_count()} CPUs)"
