@@ -39,14 +39,19 @@ SENDERS: dict[str, Callable[[], None]] = {
 def interrupt_while_blocked(block: Callable[[], Any], unblock: Callable[[], None], send: Callable[[], None]) -> None:
     """Runs block() on the main thread while a helper interrupts it.
 
-    The helper sends the interrupt once the main thread is (very likely)
-    waiting, and keeps sending one every so often until block() has been
-    interrupted; the watchdog calls unblock() if that never happens.
+    The helper sends SIGINT every so often until block() has been
+    interrupted, so one of them surely lands while block() waits; the
+    watchdog calls unblock() if that never happens. The SIGINT handler
+    raises KeyboardInterrupt (as Python's default one does) for the first
+    signal only, so a late extra signal cannot escape the test.
     """
     assert threading.current_thread() is threading.main_thread()
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        pytest.skip("SIGINT is not handled by the default handler here")
     interrupted = threading.Event()
+
+    def raise_once(signum: int, frame: object) -> None:
+        if not interrupted.is_set():
+            interrupted.set()
+            raise KeyboardInterrupt
 
     def interrupter() -> None:
         waited = 0.0
@@ -57,6 +62,7 @@ def interrupt_while_blocked(block: Callable[[], Any], unblock: Callable[[], None
                 return
             send()
 
+    old = signal.signal(signal.SIGINT, raise_once)
     helper = threading.Thread(target=interrupter, daemon=True)
     try:
         helper.start()
@@ -65,6 +71,7 @@ def interrupt_while_blocked(block: Callable[[], Any], unblock: Callable[[], None
     finally:
         interrupted.set()
         helper.join()
+        signal.signal(signal.SIGINT, old)
 
 
 @pytest.fixture(params=sorted(SENDERS))
@@ -146,13 +153,16 @@ def test_custom_signal_handler_exception_propagates() -> None:
     class Custom(Exception):
         pass
 
+    interrupted = threading.Event()
+
     def handler(signum: int, frame: object) -> None:
-        raise Custom
+        if not interrupted.is_set():  # once: a late signal must not escape
+            interrupted.set()
+            raise Custom
 
     old = signal.signal(signal.SIGUSR1, handler)
     try:
         q = ringq.Queue()
-        interrupted = threading.Event()
 
         def sender() -> None:
             while not interrupted.wait(0.2):
