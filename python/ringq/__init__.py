@@ -24,6 +24,6 @@ queue.Empty`` and ``ringq.Full is queue.Full``. ``ringq.ShutDown`` is
 (a subclass of ``Exception``) before that.
 """
 
-from ringq._ringq import Empty, Full, Queue, ShutDown, SimpleQueue, SPSCQueue
+from ringq._ringq import Empty, Full, Queue, ShutDown, SimpleQueue, SPSCQueue, __version__
 
-__all__ = ["Empty", "Full", "Queue", "SPSCQueue", "ShutDown", "SimpleQueue"]
+__all__ = ["Empty", "Full", "Queue", "SPSCQueue", "ShutDown", "SimpleQueue", "__version__"]

@@ -13,7 +13,9 @@ else:
     class ShutDown(Exception):
         """Raised by put() on a queue that was shut down, and by get() on one that was shut down and drained."""
 
-__all__ = ["Empty", "Full", "Queue", "SPSCQueue", "ShutDown", "SimpleQueue"]
+__all__ = ["Empty", "Full", "Queue", "SPSCQueue", "ShutDown", "SimpleQueue", "__version__"]
+
+__version__: str
 
 _T = TypeVar("_T")
 
