@@ -87,7 +87,7 @@ impl SideCounter {
         // Relaxed load: we are the only writer. Release store: `qsize` on
         // another thread that reads the new value also sees the older one.
         let now = self.0.load(Ordering::Relaxed);
-        self.0.store(now.wrapping_add(n), Ordering::Release);
+        self.0.store(now + n, Ordering::Release);
     }
 
     fn get(&self) -> usize {
@@ -284,12 +284,12 @@ impl SpscQueue {
     }
 
     fn len(&self) -> usize {
-        // Popped first: both only grow and popped <= pushed, so reading
-        // pushed second can only make the difference too large, never
-        // negative; the saturation is belt and braces.
+        // Each side counts after its core call returns, so for a moment an
+        // item can be counted as popped and not yet as pushed: clamp to
+        // 0..=maxsize. (A usize count of items does not wrap in practice.)
         let popped = self.popped.get();
         let pushed = self.pushed.get();
-        pushed.wrapping_sub(popped).min(self.maxsize)
+        pushed.saturating_sub(popped).min(self.maxsize)
     }
 }
 
