@@ -16,7 +16,8 @@
 //!   and `pop_deadline` block for a while at most.
 //! - Batches: `try_push_slice`, `try_push_vec` and `push_iter` push many
 //!   items, `try_pop_into`, `try_pop_many` and `pop_many` pop many, claiming
-//!   many slots in one atomic step.
+//!   many slots in one atomic step. An empty batch (no items, or room for
+//!   none) is a no-op that returns `Ok(0)`, even on a closed queue.
 //! - `close` stops pushes; pops drain what is left, then report closed, and
 //!   every blocked thread wakes. Dropping one half of an SPSC queue closes it.
 //! - `len`, `is_empty`, `is_full`, `capacity`.

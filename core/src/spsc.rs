@@ -358,7 +358,8 @@ impl<T> Producer<T> {
     ///
     /// # Errors
     ///
-    /// [`Closed`] if the queue is closed; nothing was pushed.
+    /// [`Closed`] if the queue is closed and `items` is not empty; nothing
+    /// was pushed.
     ///
     /// # Examples
     ///
@@ -370,6 +371,9 @@ impl<T> Producer<T> {
     where
         T: Copy,
     {
+        if items.is_empty() {
+            return Ok(0);
+        }
         self.check_open()?;
         let count = self.free_slots(items.len()).min(items.len());
         if count > 0 {
@@ -385,7 +389,8 @@ impl<T> Producer<T> {
     ///
     /// # Errors
     ///
-    /// [`Closed`] if the queue is closed; `items` is left untouched.
+    /// [`Closed`] if the queue is closed and `items` is not empty; `items`
+    /// is left untouched.
     ///
     /// # Examples
     ///
@@ -396,6 +401,9 @@ impl<T> Producer<T> {
     /// assert_eq!(items, ["c"]);
     /// ```
     pub fn try_push_vec(&self, items: &mut Vec<T>) -> Result<usize, Closed> {
+        if items.is_empty() {
+            return Ok(0);
+        }
         self.check_open()?;
         let count = self.free_slots(items.len()).min(items.len());
         if count > 0 {
