@@ -40,7 +40,11 @@ static MODE: AtomicU8 = AtomicU8::new(UNKNOWN);
 pub(crate) fn init() {
     #[cfg(not(loom))]
     if MODE.load(Ordering::Relaxed) == UNKNOWN {
-        let mode = if membarrier::register() { ASYMMETRIC } else { SYMMETRIC };
+        let mode = if membarrier::register() {
+            ASYMMETRIC
+        } else {
+            SYMMETRIC
+        };
         // Relaxed: racing initialisers store the same value, and a thread
         // that uses a queue learned of it through some synchronisation that
         // follows the queue's creation, and with it this store.

@@ -7,7 +7,9 @@
 
 use std::time::Instant;
 
-use crate::error::{Closed, PopTimeoutError, PushError, PushTimeoutError, TryPopError, TryPushError};
+use crate::error::{
+    Closed, PopTimeoutError, PushError, PushTimeoutError, TryPopError, TryPushError,
+};
 use crate::wait::WaitQueue;
 
 /// How many items `push_iter` gathers before pushing them as one batch.

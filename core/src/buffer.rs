@@ -16,12 +16,16 @@ pub(crate) fn slots<S>(
         return Err(CapacityError::Zero);
     }
     if Layout::array::<S>(capacity).is_err() {
-        return Err(CapacityError::TooLarge { requested: capacity });
+        return Err(CapacityError::TooLarge {
+            requested: capacity,
+        });
     }
     let mut slots = Vec::new();
     slots
         .try_reserve_exact(capacity)
-        .map_err(|_| CapacityError::AllocFailed { requested: capacity })?;
+        .map_err(|_| CapacityError::AllocFailed {
+            requested: capacity,
+        })?;
     slots.extend((0..capacity).map(init));
     Ok(slots.into_boxed_slice())
 }

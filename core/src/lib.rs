@@ -162,8 +162,7 @@ pub mod unbounded;
 pub mod wait;
 
 pub use error::{
-    CapacityError, Closed, PopTimeoutError, PushError, PushTimeoutError, TryPopError,
-    TryPushError,
+    CapacityError, Closed, PopTimeoutError, PushError, PushTimeoutError, TryPopError, TryPushError,
 };
 pub use mpmc::BoundedQueue;
 pub use unbounded::UnboundedQueue;

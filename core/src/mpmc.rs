@@ -118,7 +118,9 @@ impl<T> BoundedQueue<T> {
     /// assert!(ringq::BoundedQueue::<u8>::new(0).is_err());
     /// ```
     pub fn new(capacity: usize) -> Result<Self, CapacityError> {
-        let too_large = CapacityError::TooLarge { requested: capacity };
+        let too_large = CapacityError::TooLarge {
+            requested: capacity,
+        };
         let mark_bit = capacity
             .checked_add(1)
             .and_then(usize::checked_next_power_of_two)
@@ -298,7 +300,8 @@ impl<T> BoundedQueue<T> {
             let value = next_item();
             // SAFETY: the caller claimed this slot, so no other thread touches
             // its value until our stamp store below hands it to a popper.
-            slot.value.with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
+            slot.value
+                .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
             // Release: publishes the value to the popper that Acquires it.
             slot.stamp.store(pos + 1, Ordering::Release);
             pos = self.next(pos);
@@ -534,7 +537,11 @@ impl<T> BoundedQueue<T> {
         let (start, count) = self.claim_push(items.len())?;
         let mut items = items.iter().copied();
         // SAFETY: `claim_push` gave this thread `count <= items.len()` slots.
-        unsafe { self.fill(start, count, || items.next().expect("claimed no more than offered")) };
+        unsafe {
+            self.fill(start, count, || {
+                items.next().expect("claimed no more than offered")
+            })
+        };
         Ok(count)
     }
 
@@ -562,7 +569,11 @@ impl<T> BoundedQueue<T> {
         let mut moved = items.drain(..count);
         // SAFETY: `claim_push` gave this thread `count` slots, and `moved`
         // yields exactly `count` items.
-        unsafe { self.fill(start, count, || moved.next().expect("drained as many as claimed")) };
+        unsafe {
+            self.fill(start, count, || {
+                moved.next().expect("drained as many as claimed")
+            })
+        };
         Ok(count)
     }
 
@@ -582,7 +593,10 @@ impl<T> BoundedQueue<T> {
     /// q.close();
     /// assert_eq!(q.push_iter(4..6).unwrap_err().into_inner(), vec![4, 5]);
     /// ```
-    pub fn push_iter<I: IntoIterator<Item = T>>(&self, items: I) -> Result<usize, PushError<Vec<T>>> {
+    pub fn push_iter<I: IntoIterator<Item = T>>(
+        &self,
+        items: I,
+    ) -> Result<usize, PushError<Vec<T>>> {
         blocking::push_iter(self, items)
     }
 

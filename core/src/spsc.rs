@@ -428,7 +428,10 @@ impl<T> Producer<T> {
     /// drop(rx);
     /// assert_eq!(tx.push_iter(3..5).unwrap_err().into_inner(), vec![3, 4]);
     /// ```
-    pub fn push_iter<I: IntoIterator<Item = T>>(&self, items: I) -> Result<usize, PushError<Vec<T>>> {
+    pub fn push_iter<I: IntoIterator<Item = T>>(
+        &self,
+        items: I,
+    ) -> Result<usize, PushError<Vec<T>>> {
         blocking::push_iter(self, items)
     }
 

@@ -415,7 +415,8 @@ impl<T> UnboundedQueue<T> {
             let slot = unsafe { &(*segment).slots[i] };
             let value = next_item();
             // SAFETY: we claimed this slot; no popper reads it before WRITE.
-            slot.value.with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
+            slot.value
+                .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
             // Release: publishes the item to the popper that Acquires WRITE.
             slot.state.fetch_or(WRITE, Ordering::Release);
         }
@@ -619,7 +620,11 @@ impl<T> UnboundedQueue<T> {
             };
             let mut batch = items[pushed..pushed + count].iter().copied();
             // SAFETY: `claim_push` gave this thread `count` slots.
-            unsafe { self.fill(segment, offset, count, || batch.next().expect("claimed as many")) };
+            unsafe {
+                self.fill(segment, offset, count, || {
+                    batch.next().expect("claimed as many")
+                })
+            };
             pushed += count;
         }
         Ok(pushed)
@@ -652,7 +657,11 @@ impl<T> UnboundedQueue<T> {
             };
             let mut moved = items.drain(..count);
             // SAFETY: `claim_push` gave this thread `count` slots.
-            unsafe { self.fill(segment, offset, count, || moved.next().expect("claimed as many")) };
+            unsafe {
+                self.fill(segment, offset, count, || {
+                    moved.next().expect("claimed as many")
+                })
+            };
             drop(moved);
             pushed += count;
         }
@@ -674,7 +683,10 @@ impl<T> UnboundedQueue<T> {
     /// assert_eq!(q.push_iter(0..100), Ok(100));
     /// assert_eq!(q.len(), 100);
     /// ```
-    pub fn push_iter<I: IntoIterator<Item = T>>(&self, items: I) -> Result<usize, PushError<Vec<T>>> {
+    pub fn push_iter<I: IntoIterator<Item = T>>(
+        &self,
+        items: I,
+    ) -> Result<usize, PushError<Vec<T>>> {
         blocking::push_iter(self, items)
     }
 

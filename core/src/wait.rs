@@ -230,7 +230,9 @@ impl Drop for Registration<'_> {
 
 /// Locks, ignoring poisoning: the mutex guards no data, only the sleep.
 fn lock(mutex: &Mutex<()>) -> MutexGuard<'_, ()> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn wait(cond: &Condvar, guard: MutexGuard<'_, ()>, timeout: Option<std::time::Duration>) {

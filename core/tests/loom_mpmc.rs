@@ -30,7 +30,11 @@ fn two_producers_one_consumer() {
             .into_iter()
             .map(|items| {
                 let q = q.clone();
-                thread::spawn(move || items.into_iter().for_each(|i| push_spinning(&q, i).unwrap()))
+                thread::spawn(move || {
+                    items
+                        .into_iter()
+                        .for_each(|i| push_spinning(&q, i).unwrap())
+                })
             })
             .collect();
         let mut got = Vec::new();
@@ -146,7 +150,9 @@ fn close_races_push_and_pop() {
             match q.try_pop() {
                 Ok(v) => got.push(v),
                 Err(TryPopError::Closed) => break,
-                Err(TryPopError::Empty) => panic!("closed queue reported Empty after close returned"),
+                Err(TryPopError::Empty) => {
+                    panic!("closed queue reported Empty after close returned")
+                }
             }
         }
         assert_eq!(got, if pushed { vec![1, 2] } else { vec![1] });

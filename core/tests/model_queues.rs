@@ -613,7 +613,11 @@ fn check_push_batch(m: &mut Model, batch: &[u64], got: Result<usize, Closed>, ct
 fn check_pop_batch(m: &mut Model, max: usize, got: Result<Vec<u64>, Closed>, ctx: &str) {
     if m.closed && m.items.is_empty() {
         // An empty buffer is a no-op that succeeds, even on a closed queue.
-        let want = if max == 0 { Ok(Vec::new()) } else { Err(Closed) };
+        let want = if max == 0 {
+            Ok(Vec::new())
+        } else {
+            Err(Closed)
+        };
         assert_eq!(got, want, "{ctx}");
         return;
     }
