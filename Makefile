@@ -20,19 +20,22 @@ LOOM_TARGET_DIR := $(ROOT)/target/loom
 # cargo test where it is not installed.
 RUST_TEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "$(CARGO) nextest run --no-tests=warn" || echo "$(CARGO) test")
 
-.PHONY: help build test bench test-rust test-doc test-loom test-stress bench-rust clippy clean
+.PHONY: help build test bench lint test-rust test-doc test-loom test-stress bench-rust clean
 
 help:
 	@echo "make test    build everything and run every test (Rust, loom, stress, C, Python)"
 	@echo "make bench   build everything and run the benchmarks against the peers"
 	@echo "make install PREFIX=/usr/local   install the C library, header and ringq.pc"
+	@echo
+	@echo "parts of make test:  lint test-rust test-doc test-loom test-stress test-c test-python"
+	@echo "parts of make bench: bench-rust bench-c bench-python"
 
 build: build-rust build-c build-python
 
 build-rust:
 	$(CARGO) build --release
 
-test: test-rust test-doc test-loom test-stress test-c test-python
+test: lint test-rust test-doc test-loom test-stress test-c test-python
 	@echo "make test: all suites passed"
 
 bench: bench-rust bench-c bench-python
@@ -56,8 +59,13 @@ test-stress:
 bench-rust:
 	$(CARGO) bench -p ringq-benches
 
-clippy:
+# Formatting and clippy, for the normal build and for the loom build (whose
+# shim module and models only exist under cfg(loom)).
+lint:
+	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR="$(LOOM_TARGET_DIR)" \
+		$(CARGO) clippy -p ringq --tests -- -D warnings
 
 clean:
 	$(CARGO) clean

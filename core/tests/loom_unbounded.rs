@@ -98,11 +98,9 @@ fn batch_pop_races_push() {
             })
         };
         let mut got = Vec::new();
-        loop {
-            match q.try_pop_many(&mut got, 3) {
-                Ok(_) => thread::yield_now(),
-                Err(_) => break,
-            }
+        // Drains until Closed.
+        while q.try_pop_many(&mut got, 3).is_ok() {
+            thread::yield_now();
         }
         producer.join().unwrap();
         assert_eq!(got, [1, 2, 3]);
