@@ -170,6 +170,11 @@ impl<T> BoundedQueue<T> {
     ///
     /// Returns the first claimed position and how many were claimed; 0 means
     /// the queue is full.
+    // Always inlined, like `claim_pop`, `fill` and `drain`: with `max` a
+    // constant 1 the loops fold into the plain single-slot step, and the
+    // spinning 1p1c benchmark measured about 0.7x crossbeam's ArrayQueue
+    // with these as out-of-line calls and about 1x inlined.
+    #[inline(always)]
     fn claim_push(&self, max: usize) -> Result<(usize, usize), Closed> {
         let backoff = Backoff::new();
         // Relaxed: `tail` only arbitrates ownership; a stale value just
@@ -231,6 +236,7 @@ impl<T> BoundedQueue<T> {
     ///
     /// Returns the first claimed position and how many were claimed; 0 means
     /// the queue is empty.
+    #[inline(always)]
     fn claim_pop(&self, max: usize) -> Result<(usize, usize), Closed> {
         let backoff = Backoff::new();
         // Relaxed: as in `claim_push`.
@@ -293,6 +299,7 @@ impl<T> BoundedQueue<T> {
     ///
     /// The slots `start..start + count` (in positions) must have been claimed
     /// by this thread with [`claim_push`](Self::claim_push) and not yet filled.
+    #[inline(always)]
     unsafe fn fill(&self, start: usize, count: usize, mut next_item: impl FnMut() -> T) {
         let mut pos = start;
         for _ in 0..count {
@@ -319,6 +326,7 @@ impl<T> BoundedQueue<T> {
     ///
     /// The slots `start..start + count` (in positions) must have been claimed
     /// by this thread with [`claim_pop`](Self::claim_pop) and not yet emptied.
+    #[inline(always)]
     unsafe fn drain(&self, start: usize, count: usize, mut sink: impl FnMut(T)) {
         let mut pos = start;
         for _ in 0..count {
