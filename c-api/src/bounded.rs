@@ -20,6 +20,7 @@ pub struct ringq_bounded {
 }
 
 impl Queue for ringq_bounded {
+    #[inline(always)]
     fn try_push(&self, item: Item) -> Result<(), ringq_result> {
         Ok(self.queue.try_push(item)?)
     }
@@ -29,6 +30,7 @@ impl Queue for ringq_bounded {
     fn push_deadline(&self, item: Item, deadline: Instant) -> Result<(), ringq_result> {
         Ok(self.queue.push_deadline(item, deadline)?)
     }
+    #[inline(always)]
     fn try_pop(&self) -> Result<Item, ringq_result> {
         Ok(self.queue.try_pop()?)
     }

@@ -2,6 +2,11 @@
 //! handle types: NULL checks, the panic guard, timeout conversion and the
 //! writing of out parameters. The per-queue modules only add the exported
 //! symbols and their documentation.
+//!
+//! The non-blocking single-item operations are `#[inline(always)]`, as are
+//! the handles' `Queue` methods behind them, so that each exported function
+//! is one call from C into the core's code rather than three nested ones:
+//! the difference is a large share of a push or pop that costs ~10 ns.
 
 use std::ffi::c_void;
 use std::mem::MaybeUninit;
@@ -71,6 +76,7 @@ pub(crate) unsafe fn free<Q>(q: *mut Q) {
 /// # Safety
 ///
 /// `q` must be NULL or a live handle; the queue's thread rules apply.
+#[inline(always)]
 pub(crate) unsafe fn try_push<Q: Queue>(q: *const Q, item: *mut c_void) -> ringq_result {
     ffi_guard!({
         // SAFETY: forwarded from this function's contract.
@@ -112,6 +118,7 @@ pub(crate) unsafe fn push_timeout<Q: Queue>(
 ///
 /// `q` must be NULL or a live handle; `out` NULL or valid for writing one
 /// pointer; the queue's thread rules apply.
+#[inline(always)]
 pub(crate) unsafe fn try_pop<Q: Queue>(q: *const Q, out: *mut *mut c_void) -> ringq_result {
     ffi_guard!({
         // SAFETY: forwarded from this function's contract.

@@ -80,6 +80,7 @@ impl ringq_spsc {
 }
 
 impl Queue for ringq_spsc {
+    #[inline(always)]
     fn try_push(&self, item: Item) -> Result<(), ringq_result> {
         Ok(self.producer().try_push(item)?)
     }
@@ -89,6 +90,7 @@ impl Queue for ringq_spsc {
     fn push_deadline(&self, item: Item, deadline: Instant) -> Result<(), ringq_result> {
         Ok(self.producer().push_deadline(item, deadline)?)
     }
+    #[inline(always)]
     fn try_pop(&self) -> Result<Item, ringq_result> {
         Ok(self.consumer().try_pop()?)
     }

@@ -20,6 +20,7 @@ pub struct ringq_unbounded {
 }
 
 impl Queue for ringq_unbounded {
+    #[inline(always)]
     fn try_push(&self, item: Item) -> Result<(), ringq_result> {
         Ok(self.queue.try_push(item)?)
     }
@@ -30,6 +31,7 @@ impl Queue for ringq_unbounded {
         // Pushing never waits, so there is no deadline to respect.
         Ok(self.queue.push(item)?)
     }
+    #[inline(always)]
     fn try_pop(&self) -> Result<Item, ringq_result> {
         Ok(self.queue.try_pop()?)
     }
