@@ -147,6 +147,39 @@ pub enum Mode {
     Mixed,
 }
 
+/// Defines one test module per case, with one test per [`Mode`]:
+/// `per_mode! { name => |mode| run(mode); ... }`.
+#[macro_export]
+macro_rules! per_mode {
+    ($($name:ident => $run:expr;)*) => {
+        $(
+            mod $name {
+                use super::*;
+                #[test]
+                fn try_with_backoff() {
+                    ($run)($crate::Mode::Try)
+                }
+                #[test]
+                fn blocking() {
+                    ($run)($crate::Mode::Blocking)
+                }
+                #[test]
+                fn timeouts() {
+                    ($run)($crate::Mode::Timeout)
+                }
+                #[test]
+                fn batches() {
+                    ($run)($crate::Mode::Batch)
+                }
+                #[test]
+                fn mixed() {
+                    ($run)($crate::Mode::Mixed)
+                }
+            }
+        )*
+    };
+}
+
 /// All modes, for tests that run each.
 pub const MODES: [Mode; 5] = [
     Mode::Try,

@@ -333,37 +333,7 @@ fn spsc_consumer_close(cap: usize, mode: Mode, drain_after_close: bool) {
     }
 }
 
-macro_rules! per_mode {
-    ($($name:ident => $run:expr;)*) => {
-        $(
-            mod $name {
-                use super::*;
-                #[test]
-                fn try_with_backoff() {
-                    ($run)(Mode::Try)
-                }
-                #[test]
-                fn blocking() {
-                    ($run)(Mode::Blocking)
-                }
-                #[test]
-                fn timeouts() {
-                    ($run)(Mode::Timeout)
-                }
-                #[test]
-                fn batches() {
-                    ($run)(Mode::Batch)
-                }
-                #[test]
-                fn mixed() {
-                    ($run)(Mode::Mixed)
-                }
-            }
-        )*
-    };
-}
-
-per_mode! {
+ringq_tests::per_mode! {
     bounded_cap_1 => |m| mpmc_close(|| Arc::new(BoundedQueue::new(1).unwrap()), m, "BoundedQueue(1)");
     bounded_cap_3 => |m| mpmc_close(|| Arc::new(BoundedQueue::new(3).unwrap()), m, "BoundedQueue(3)");
     bounded_cap_64 => |m| mpmc_close(|| Arc::new(BoundedQueue::new(64).unwrap()), m, "BoundedQueue(64)");

@@ -102,37 +102,7 @@ fn spsc(cap: usize, mode: Mode) {
     check_delivery(&sent, &streams, &ctx);
 }
 
-macro_rules! per_mode {
-    ($($name:ident => $run:expr;)*) => {
-        $(
-            mod $name {
-                use super::*;
-                #[test]
-                fn try_with_backoff() {
-                    ($run)(Mode::Try)
-                }
-                #[test]
-                fn blocking() {
-                    ($run)(Mode::Blocking)
-                }
-                #[test]
-                fn timeouts() {
-                    ($run)(Mode::Timeout)
-                }
-                #[test]
-                fn batches() {
-                    ($run)(Mode::Batch)
-                }
-                #[test]
-                fn mixed() {
-                    ($run)(Mode::Mixed)
-                }
-            }
-        )*
-    };
-}
-
-per_mode! {
+ringq_tests::per_mode! {
     spsc_cap_1 => |m| spsc(1, m);
     spsc_cap_3 => |m| spsc(3, m);
     spsc_cap_64 => |m| spsc(64, m);

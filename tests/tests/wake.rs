@@ -48,68 +48,43 @@ fn rounds() -> u64 {
     scaled(200)
 }
 
-/// Every blocking pop of a shared queue, `k` for kind 0..5.
+/// Every blocking pop of a queue or consumer, `k` for kind 0..5. A macro,
+/// not a generic function: the queue types share these methods by name
+/// only.
+macro_rules! blocking_pop {
+    ($q:expr, $k:expr) => {{
+        let q = $q;
+        let mut out = Vec::new();
+        let r = match $k % 5 {
+            0 => q.pop().map(|v| vec![v]),
+            1 => q
+                .pop_timeout(FAR)
+                .map(|v| vec![v])
+                .map_err(closed_not_timeout),
+            2 => q
+                .pop_deadline(Instant::now() + FAR)
+                .map(|v| vec![v])
+                .map_err(closed_not_timeout),
+            3 => q.pop_many(&mut out, 3).map(|_| out),
+            _ => q
+                .pop_many_deadline(&mut out, 3, None)
+                .map(|_| out)
+                .map_err(closed_not_timeout),
+        };
+        r.map_or(Woke::Closed, Woke::Items)
+    }};
+}
+
 fn blocking_pop_bounded(q: &BoundedQueue<u64>, k: usize) -> Woke {
-    let mut out = Vec::new();
-    let r = match k % 5 {
-        0 => q.pop().map(|v| vec![v]),
-        1 => q
-            .pop_timeout(FAR)
-            .map(|v| vec![v])
-            .map_err(closed_not_timeout),
-        2 => q
-            .pop_deadline(Instant::now() + FAR)
-            .map(|v| vec![v])
-            .map_err(closed_not_timeout),
-        3 => q.pop_many(&mut out, 3).map(|_| out),
-        _ => q
-            .pop_many_deadline(&mut out, 3, None)
-            .map(|_| out)
-            .map_err(closed_not_timeout),
-    };
-    r.map_or(Woke::Closed, Woke::Items)
+    blocking_pop!(q, k)
 }
 
 fn blocking_pop_unbounded(q: &UnboundedQueue<u64>, k: usize) -> Woke {
-    let mut out = Vec::new();
-    let r = match k % 5 {
-        0 => q.pop().map(|v| vec![v]),
-        1 => q
-            .pop_timeout(FAR)
-            .map(|v| vec![v])
-            .map_err(closed_not_timeout),
-        2 => q
-            .pop_deadline(Instant::now() + FAR)
-            .map(|v| vec![v])
-            .map_err(closed_not_timeout),
-        3 => q.pop_many(&mut out, 3).map(|_| out),
-        _ => q
-            .pop_many_deadline(&mut out, 3, None)
-            .map(|_| out)
-            .map_err(closed_not_timeout),
-    };
-    r.map_or(Woke::Closed, Woke::Items)
+    blocking_pop!(q, k)
 }
 
 fn blocking_pop_spsc(c: &spsc::Consumer<u64>, k: usize) -> Woke {
-    let mut out = Vec::new();
-    let r = match k % 5 {
-        0 => c.pop().map(|v| vec![v]),
-        1 => c
-            .pop_timeout(FAR)
-            .map(|v| vec![v])
-            .map_err(closed_not_timeout),
-        2 => c
-            .pop_deadline(Instant::now() + FAR)
-            .map(|v| vec![v])
-            .map_err(closed_not_timeout),
-        3 => c.pop_many(&mut out, 3).map(|_| out),
-        _ => c
-            .pop_many_deadline(&mut out, 3, None)
-            .map(|_| out)
-            .map_err(closed_not_timeout),
-    };
-    r.map_or(Woke::Closed, Woke::Items)
+    blocking_pop!(c, k)
 }
 
 fn closed_not_timeout(e: PopTimeoutError) -> Closed {
@@ -129,34 +104,32 @@ fn push_woke(r: Result<(), PushTimeoutError<u64>>) -> Woke {
     }
 }
 
+/// Every blocking push of a queue or producer, `k` for kind 0..4; a macro
+/// for the same reason as `blocking_pop!`.
+macro_rules! blocking_push {
+    ($q:expr, $k:expr, $v:expr) => {{
+        let (q, v) = ($q, $v);
+        match $k % 4 {
+            0 => push_woke(
+                q.push(v)
+                    .map_err(|e| PushTimeoutError::Closed(e.into_inner())),
+            ),
+            1 => push_woke(q.push_timeout(v, FAR)),
+            2 => push_woke(q.push_deadline(v, Instant::now() + FAR)),
+            _ => match q.push_iter([v, v + 1]) {
+                Ok(_) => Woke::Pushed,
+                Err(e) => Woke::HandedBack(e.into_inner()),
+            },
+        }
+    }};
+}
+
 fn blocking_push_bounded(q: &BoundedQueue<u64>, k: usize, v: u64) -> Woke {
-    match k % 4 {
-        0 => push_woke(
-            q.push(v)
-                .map_err(|e| PushTimeoutError::Closed(e.into_inner())),
-        ),
-        1 => push_woke(q.push_timeout(v, FAR)),
-        2 => push_woke(q.push_deadline(v, Instant::now() + FAR)),
-        _ => match q.push_iter([v, v + 1]) {
-            Ok(_) => Woke::Pushed,
-            Err(e) => Woke::HandedBack(e.into_inner()),
-        },
-    }
+    blocking_push!(q, k, v)
 }
 
 fn blocking_push_spsc(p: &spsc::Producer<u64>, k: usize, v: u64) -> Woke {
-    match k % 4 {
-        0 => push_woke(
-            p.push(v)
-                .map_err(|e| PushTimeoutError::Closed(e.into_inner())),
-        ),
-        1 => push_woke(p.push_timeout(v, FAR)),
-        2 => push_woke(p.push_deadline(v, Instant::now() + FAR)),
-        _ => match p.push_iter([v, v + 1]) {
-            Ok(_) => Woke::Pushed,
-            Err(e) => Woke::HandedBack(e.into_inner()),
-        },
-    }
+    blocking_push!(p, k, v)
 }
 
 /// Checks that the items popped by waiters are exactly `fed`, once each.
