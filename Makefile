@@ -60,12 +60,16 @@ bench-rust:
 	$(CARGO) bench -p ringq-benches
 
 # Formatting and clippy, for the normal build and for the loom build (whose
-# shim module and models only exist under cfg(loom)).
+# shim module and models only exist under cfg(loom)), then rustdoc with
+# broken links as errors.
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR="$(LOOM_TARGET_DIR)" \
 		$(CARGO) clippy -p ringq --tests -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p ringq
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p ringq-c
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --document-private-items -p ringq-python
 
 clean:
 	$(CARGO) clean

@@ -8,8 +8,8 @@
 //!
 //! Modules, one job each:
 //! - [`result`]: the error codes and `ringq_strerror`.
-//! - [`ffi`]: boundary helpers (panic guard, NULL checks, items, timeouts).
-//! - [`ops`]: the checked body of every queue operation, shared by the queues.
+//! - `ffi`: boundary helpers (panic guard, NULL checks, items, timeouts).
+//! - `ops`: the checked body of every queue operation, shared by the queues.
 //! - [`spsc`], [`bounded`], [`unbounded`]: one handle type per queue kind.
 #![allow(non_camel_case_types)]
 

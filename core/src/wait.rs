@@ -26,8 +26,8 @@
 //! epoch and checks again) or while it waits (the condvar wakes it).
 //!
 //! The notifier's side runs on every push and pop, so it is the light half of
-//! an asymmetric pair ([`crate::barrier`]): on Linux a compiler fence, with
-//! the waiter paying for a process-wide barrier just before it parks.
+//! an asymmetric pair of barriers: on Linux a compiler fence, with the
+//! waiter paying for a process-wide `membarrier(2)` just before it parks.
 
 use std::time::Instant;
 

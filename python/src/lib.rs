@@ -11,8 +11,12 @@
 //!
 //! Every class is `frozen` and keeps its state in atomics or in the core's
 //! lock-free queues, so the module declares it does not need the GIL and
-//! is correct on free-threaded CPython. No Rust lock is held while Python
-//! code runs or a Python object is released.
+//! is built to be correct on free-threaded CPython (not yet tested there).
+//! No Rust lock is held while Python code runs or a Python object is
+//! released.
+// Nothing here is public Rust API: these docs are for the people working
+// on the extension, and link its private modules on purpose.
+#![allow(rustdoc::private_intra_doc_links)]
 
 mod backing;
 mod blocking;
