@@ -60,6 +60,29 @@ pub(crate) fn timeout_seconds(timeout: &Bound<'_, PyAny>) -> PyResult<f64> {
     Ok(seconds)
 }
 
+/// Reads `get`'s `block` and `timeout` as `queue.Queue.get` does: no
+/// deadline unless blocking, and a queue that is shut down and drained
+/// (`shut_down_and_empty`, asked only for a negative timeout) reports
+/// ShutDown before the negative timeout is refused.
+///
+/// # Errors
+///
+/// The shut-down exception, or [`deadline`]'s errors.
+pub(crate) fn get_deadline(
+    py: Python<'_>,
+    block: bool,
+    timeout: Option<&Bound<'_, PyAny>>,
+    shut_down_and_empty: impl FnOnce() -> bool,
+) -> PyResult<Deadline> {
+    if !block {
+        return Ok(None);
+    }
+    if is_negative(timeout)? && shut_down_and_empty() {
+        return Err(errors::shut_down(py));
+    }
+    deadline(timeout)
+}
+
 /// Whether a number read by [`timeout_seconds`] is one `put`/`get` refuse.
 pub(crate) fn is_negative(timeout: Option<&Bound<'_, PyAny>>) -> PyResult<bool> {
     match timeout {

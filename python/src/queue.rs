@@ -66,21 +66,16 @@ impl Queue {
         self.unfinished.load(Ordering::Acquire)
     }
 
-    /// Reads `get`'s timeout in the standard library's order: a shut-down,
-    /// empty queue reports ShutDown before a negative timeout is refused.
+    /// Reads `get`'s `block` and `timeout`; see [`blocking::get_deadline`].
     fn get_deadline(
         &self,
         py: Python<'_>,
         block: bool,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<blocking::Deadline> {
-        if !block {
-            return Ok(None);
-        }
-        if blocking::is_negative(timeout)? && self.items.is_closed() && self.items.is_empty() {
-            return Err(errors::shut_down(py));
-        }
-        blocking::deadline(timeout)
+        blocking::get_deadline(py, block, timeout, || {
+            self.items.is_closed() && self.items.is_empty()
+        })
     }
 }
 

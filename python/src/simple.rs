@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyGenericAlias, PyList, PyType};
 
 use crate::backing::Backing;
-use crate::blocking::{self, Block, Deadline};
+use crate::blocking::{self, Block};
 use crate::ops;
 use crate::queue::batch_size;
 
@@ -18,15 +18,6 @@ use crate::queue::batch_size;
 pub struct SimpleQueue {
     /// Always the unbounded variant, and never closed.
     items: Backing,
-}
-
-/// `get`'s timeout, read as `queue.SimpleQueue` reads it.
-fn get_deadline(block: bool, timeout: Option<&Bound<'_, PyAny>>) -> PyResult<Deadline> {
-    if block {
-        blocking::deadline(timeout)
-    } else {
-        Ok(None)
-    }
 }
 
 #[pymethods]
@@ -108,7 +99,8 @@ impl SimpleQueue {
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let Block(block) = block;
-        let deadline = get_deadline(block, timeout)?;
+        // Never shut down.
+        let deadline = blocking::get_deadline(py, block, timeout, || false)?;
         ops::get(py, &self.items, block, deadline)
     }
 
@@ -140,7 +132,8 @@ impl SimpleQueue {
     ) -> PyResult<Bound<'py, PyList>> {
         let Block(block) = block;
         let max = batch_size(max_items)?;
-        let deadline = get_deadline(block, timeout)?;
+        // Never shut down.
+        let deadline = blocking::get_deadline(py, block, timeout, || false)?;
         let items = ops::get_many(py, &self.items, max, block, deadline)?;
         PyList::new(py, items)
     }

@@ -267,20 +267,16 @@ impl SpscQueue {
         self.shut_down.load(Ordering::Acquire)
     }
 
-    /// `get`'s timeout, in `queue.Queue`'s order of checks.
+    /// Reads `get`'s `block` and `timeout`; see [`blocking::get_deadline`].
     fn get_deadline(
         &self,
         py: Python<'_>,
         block: bool,
         timeout: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Deadline> {
-        if !block {
-            return Ok(None);
-        }
-        if blocking::is_negative(timeout)? && self.is_shut_down() && self.len() == 0 {
-            return Err(errors::shut_down(py));
-        }
-        blocking::deadline(timeout)
+        blocking::get_deadline(py, block, timeout, || {
+            self.is_shut_down() && self.len() == 0
+        })
     }
 
     fn len(&self) -> usize {
