@@ -286,6 +286,12 @@ macro_rules! rx_common {
         fn close(&self) -> bool {
             (**self).close()
         }
+        fn len(&self) -> usize {
+            (**self).len()
+        }
+        fn is_empty(&self) -> bool {
+            (**self).is_empty()
+        }
     };
 }
 
@@ -302,12 +308,6 @@ impl Tx for Arc<BoundedQueue<u64>> {
 
 impl Rx for Arc<BoundedQueue<u64>> {
     rx_common!();
-    fn len(&self) -> usize {
-        (**self).len()
-    }
-    fn is_empty(&self) -> bool {
-        (**self).is_empty()
-    }
     fn capacity(&self) -> Option<usize> {
         Some((**self).capacity())
     }
@@ -326,12 +326,6 @@ impl Tx for Arc<UnboundedQueue<u64>> {
 
 impl Rx for Arc<UnboundedQueue<u64>> {
     rx_common!();
-    fn len(&self) -> usize {
-        (**self).len()
-    }
-    fn is_empty(&self) -> bool {
-        (**self).is_empty()
-    }
     fn capacity(&self) -> Option<usize> {
         (**self).capacity()
     }
@@ -360,12 +354,6 @@ impl Tx for Half<Producer<u64>> {
 
 impl Rx for Half<Consumer<u64>> {
     rx_common!();
-    fn len(&self) -> usize {
-        (**self).len()
-    }
-    fn is_empty(&self) -> bool {
-        (**self).is_empty()
-    }
     fn capacity(&self) -> Option<usize> {
         Some((**self).capacity())
     }
