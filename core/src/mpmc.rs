@@ -819,6 +819,35 @@ impl<T> BoundedQueue<T> {
     pub fn capacity(&self) -> usize {
         self.cap
     }
+
+    /// How many threads are blocked in a pop (a snapshot): past spinning
+    /// and registered to park until an item comes or the queue closes.
+    ///
+    /// For diagnostics and tests, for example to make sure a consumer is
+    /// really parked before waking it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ringq::BoundedQueue::<u8>::new(1).unwrap();
+    /// assert_eq!(q.waiting_poppers(), 0);
+    /// ```
+    pub fn waiting_poppers(&self) -> usize {
+        self.readers.waiting()
+    }
+
+    /// How many threads are blocked in a push (a snapshot): past spinning
+    /// and registered to park until there is room or the queue closes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ringq::BoundedQueue::<u8>::new(1).unwrap();
+    /// assert_eq!(q.waiting_pushers(), 0);
+    /// ```
+    pub fn waiting_pushers(&self) -> usize {
+        self.writers.waiting()
+    }
 }
 
 impl<T> PushSide<T> for BoundedQueue<T> {

@@ -511,6 +511,35 @@ impl<T> Producer<T> {
     pub fn capacity(&self) -> usize {
         self.shared.capacity()
     }
+
+    /// Whether the consumer is blocked in a pop (a snapshot): 1 if it is
+    /// past spinning and registered to park, else 0.
+    ///
+    /// For diagnostics and tests, for example to make sure the consumer is
+    /// really parked before waking it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringq::spsc::channel::<u8>(1).unwrap();
+    /// assert_eq!(tx.waiting_poppers(), 0);
+    /// ```
+    pub fn waiting_poppers(&self) -> usize {
+        self.shared.readers.waiting()
+    }
+
+    /// Whether the producer is blocked in a push (a snapshot): 1 if it is
+    /// past spinning and registered to park, else 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = ringq::spsc::channel::<u8>(1).unwrap();
+    /// assert_eq!(tx.waiting_pushers(), 0);
+    /// ```
+    pub fn waiting_pushers(&self) -> usize {
+        self.shared.writers.waiting()
+    }
 }
 
 impl<T> Consumer<T> {
@@ -832,6 +861,35 @@ impl<T> Consumer<T> {
     /// ```
     pub fn capacity(&self) -> usize {
         self.shared.capacity()
+    }
+
+    /// Whether the consumer is blocked in a pop (a snapshot): 1 if it is
+    /// past spinning and registered to park, else 0.
+    ///
+    /// For diagnostics and tests, for example to make sure the consumer is
+    /// really parked before waking it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = ringq::spsc::channel::<u8>(1).unwrap();
+    /// assert_eq!(rx.waiting_poppers(), 0);
+    /// ```
+    pub fn waiting_poppers(&self) -> usize {
+        self.shared.readers.waiting()
+    }
+
+    /// Whether the producer is blocked in a push (a snapshot): 1 if it is
+    /// past spinning and registered to park, else 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = ringq::spsc::channel::<u8>(1).unwrap();
+    /// assert_eq!(rx.waiting_pushers(), 0);
+    /// ```
+    pub fn waiting_pushers(&self) -> usize {
+        self.shared.writers.waiting()
     }
 }
 

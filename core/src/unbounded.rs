@@ -898,6 +898,23 @@ impl<T> UnboundedQueue<T> {
     pub fn capacity(&self) -> Option<usize> {
         None
     }
+
+    /// How many threads are blocked in a pop (a snapshot): past spinning
+    /// and registered to park until an item comes or the queue closes.
+    /// Pushes never wait on an unbounded queue.
+    ///
+    /// For diagnostics and tests, for example to make sure a consumer is
+    /// really parked before waking it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = ringq::UnboundedQueue::<u8>::new();
+    /// assert_eq!(q.waiting_poppers(), 0);
+    /// ```
+    pub fn waiting_poppers(&self) -> usize {
+        self.readers.waiting()
+    }
 }
 
 impl<T> PushSide<T> for UnboundedQueue<T> {

@@ -124,6 +124,24 @@ impl WaitQueue {
         }
     }
 
+    /// How many threads are past spinning and registered to park (a
+    /// snapshot, for diagnostics and tests).
+    ///
+    /// A thread counts from the moment it gives up spinning until its wait
+    /// ends, so a count above zero means a notification would take the
+    /// slow path and wake it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let waiters = ringq::wait::WaitQueue::new();
+    /// assert_eq!(waiters.waiting(), 0);
+    /// ```
+    pub fn waiting(&self) -> usize {
+        // Relaxed: a snapshot that orders nothing.
+        self.sleepers.load(Ordering::Relaxed)
+    }
+
     #[inline]
     fn has_sleepers(&self) -> bool {
         // Pairs with the heavy barrier in `wait_until`; see the module docs.
