@@ -163,6 +163,8 @@ mod loom;
 
 pub mod error;
 pub mod mpmc;
+#[cfg(target_os = "linux")]
+pub mod shm;
 pub mod spsc;
 pub mod unbounded;
 pub mod wait;
