@@ -22,7 +22,9 @@ C_RELEASE := $(C_TARGET)/release
 C_OUT := $(C_TARGET)/c
 C_LIB := $(C_OUT)/lib
 CC ?= cc
-C_WARN := -std=c11 -O2 -g -Wall -Wextra -Werror -pthread
+# C99 is the oldest standard the header supports, and -pedantic keeps the
+# tests and the example from leaning on anything newer or on extensions.
+C_WARN := -std=c99 -pedantic -O2 -g -Wall -Wextra -Werror -pthread
 # What a program linked against libringq.a needs besides it (rustc's
 # --print native-static-libs for this target, minus libc).
 C_STATIC_DEPS := -lgcc_s -lutil -lrt -lpthread -lm -ldl
@@ -114,12 +116,24 @@ test-c: c-tools c-header-check build-c
 		run "$$t (static)" $(VALGRIND) $(C_OUT)/tests/$$t-static; \
 	done; \
 	run "test_stress (native speed, more items)" $(C_OUT)/tests/test_stress-shared 100000; \
+	run "const handles refused by mutating calls" $(MAKE) --no-print-directory -f $(ROOT)/Makefile c-const-check; \
 	$(CC) $(C_WARN) $(C_INC) -o $(C_OUT)/thread_pool $(ROOT)/examples/c/thread_pool.c \
 		-L$(C_LIB) -Wl,-rpath,$(C_LIB) -lringq || exit 1; \
 	run "example thread_pool" $(VALGRIND) $(C_OUT)/thread_pool; \
 	run "install + pkg-config" $(MAKE) --no-print-directory -f $(ROOT)/Makefile c-install-check; \
 	echo "c: $$passed passed, $$failed failed"; \
 	[ $$failed = 0 ]
+
+# Every call that changes a queue must refuse a const handle: one
+# discarded-qualifiers diagnostic per marked call, for each of the 3 kinds.
+.PHONY: c-const-check
+c-const-check:
+	@src=$(ROOT)/tests/c/const_handles_refused.c; \
+	expected=$$((3 * $$(grep -c '/\* refused \*/' $$src))); \
+	got=$$(LC_ALL=C $(CC) -std=c99 -c -o /dev/null $(C_INC) $$src 2>&1 | \
+		grep -c '\[-Wdiscarded-qualifiers\]' || true); \
+	if [ "$$got" != "$$expected" ]; then \
+		echo "c: $$got of $$expected mutating calls refused a const handle" >&2; exit 1; fi
 
 # Installs into a temporary prefix and builds a program the way users do.
 .PHONY: c-install-check

@@ -12,6 +12,7 @@ use std::ffi::c_void;
 use std::mem::MaybeUninit;
 use std::time::Instant;
 
+use crate::errno::SavedErrno;
 use crate::ffi::{arg_item_slots, arg_items, arg_out, arg_ref, deadline_after, ffi_guard, Item};
 use crate::result::ringq_result::{self, RINGQ_ERR_EMPTY, RINGQ_ERR_FULL};
 
@@ -32,6 +33,8 @@ pub(crate) trait Queue {
     fn len(&self) -> usize;
     /// `usize::MAX` for a queue without a bound.
     fn capacity(&self) -> usize;
+    /// Threads registered to park in a pop, and in a push (snapshots).
+    fn waiting(&self) -> (usize, usize);
 }
 
 /// Moves a new handle to the heap and stores it in `*out`, or stores NULL and
@@ -64,6 +67,7 @@ pub(crate) unsafe fn free<Q>(q: *mut Q) {
     if q.is_null() {
         return;
     }
+    let errno = SavedErrno::save();
     // Dropping a queue of plain pointers cannot panic short of a bug; if one
     // does, leaking the handle is the only safe thing left to do.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -71,6 +75,7 @@ pub(crate) unsafe fn free<Q>(q: *mut Q) {
         // that nobody else uses, so we own it again.
         drop(unsafe { Box::from_raw(q) });
     }));
+    errno.restore();
 }
 
 /// # Safety
@@ -259,6 +264,25 @@ pub(crate) unsafe fn capacity<Q: Queue>(q: *const Q, out: *mut usize) -> ringq_r
         // SAFETY: forwarded from this function's contract.
         let (q, out) = unsafe { (arg_ref(q)?, arg_out(out)?) };
         out.write(q.capacity());
+        Ok(())
+    })
+}
+
+/// # Safety
+///
+/// `q` must be NULL or a live handle; `poppers` and `pushers` NULL or valid
+/// for writing one `size_t` each.
+pub(crate) unsafe fn waiting<Q: Queue>(
+    q: *const Q,
+    poppers: *mut usize,
+    pushers: *mut usize,
+) -> ringq_result {
+    ffi_guard!({
+        // SAFETY: forwarded from this function's contract.
+        let (q, poppers, pushers) = unsafe { (arg_ref(q)?, arg_out(poppers)?, arg_out(pushers)?) };
+        let (waiting_poppers, waiting_pushers) = q.waiting();
+        poppers.write(waiting_poppers);
+        pushers.write(waiting_pushers);
         Ok(())
     })
 }
