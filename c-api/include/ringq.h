@@ -23,7 +23,8 @@
  * - Timeouts are uint64_t nanoseconds.
  * - NULL handles and NULL out pointers give RINGQ_ERR_INVALID_ARGUMENT, and
  *   so do zero capacities; absurd ones give RINGQ_ERR_OUT_OF_MEMORY.
- *   Nothing is done in either case. No call aborts or unwinds into C.
+ *   Nothing is done in either case: bad input never crashes or aborts, and
+ *   no Rust panic unwinds into C (a bug inside ringq gives RINGQ_ERR_PANIC).
  * - errno: no function changes it. Each one saves errno on entry and puts it
  *   back before returning, so a timed-out wait leaves no ETIMEDOUT and an
  *   interrupted one no EINTR. Results are only ever the ringq_result.
