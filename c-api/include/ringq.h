@@ -25,9 +25,11 @@
  *   so do zero capacities; absurd ones give RINGQ_ERR_OUT_OF_MEMORY.
  *   Nothing is done in either case: bad input never crashes or aborts, and
  *   no Rust panic unwinds into C (a bug inside ringq gives RINGQ_ERR_PANIC).
- * - errno: no function changes it. Each one saves errno on entry and puts it
- *   back before returning, so a timed-out wait leaves no ETIMEDOUT and an
- *   interrupted one no EINTR. Results are only ever the ringq_result.
+ * - errno: no function changes it. The calls that may sleep (push, pop and
+ *   their _timeout forms) and *_new and *_free save errno and put it back,
+ *   so a timed-out wait leaves no ETIMEDOUT and an interrupted one no EINTR;
+ *   the others make no system call that can fail. Results are only ever the
+ *   ringq_result.
  * - Signals: a signal handler may run on a thread blocked in push or pop;
  *   when it returns, the call goes on waiting (with the same deadline, for
  *   the *_timeout calls). No call fails with an EINTR-like result. No ringq

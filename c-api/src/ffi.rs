@@ -21,14 +21,11 @@ unsafe impl Send for Item {}
 /// Runs a body returning `Result<(), ringq_result>` and turns it into a
 /// `ringq_result`: `Ok(())` is `RINGQ_OK`, `Err(code)` is `code`, and a panic
 /// is caught and reported as `RINGQ_ERR_PANIC` so it never unwinds into C.
-/// `errno` is the caller's again when it returns, whatever the body did.
 macro_rules! ffi_guard {
     ($body:block) => {{
-        let errno = $crate::errno::SavedErrno::save();
         let outcome = ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(
             || -> ::core::result::Result<(), $crate::result::ringq_result> { $body },
         ));
-        errno.restore();
         match outcome {
             Ok(Ok(())) => $crate::result::ringq_result::RINGQ_OK,
             Ok(Err(code)) => code,
