@@ -369,6 +369,9 @@ ringq_result ringq_bounded_close(ringq_bounded *queue);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_bounded_free`.
 //
@@ -384,6 +387,9 @@ ringq_result ringq_bounded_is_closed(const ringq_bounded *queue, bool *out);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_bounded_free`.
 //
@@ -398,6 +404,9 @@ ringq_result ringq_bounded_len(const ringq_bounded *queue, size_t *out);
 //
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
+//
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
 //
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_bounded_free`.
@@ -692,6 +701,9 @@ ringq_result ringq_spsc_close(ringq_spsc *queue);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_spsc_free`.
 //
@@ -707,6 +719,9 @@ ringq_result ringq_spsc_is_closed(const ringq_spsc *queue, bool *out);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_spsc_free`.
 //
@@ -721,6 +736,9 @@ ringq_result ringq_spsc_len(const ringq_spsc *queue, size_t *out);
 //
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
+//
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
 //
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_spsc_free`.
@@ -981,6 +999,9 @@ ringq_result ringq_unbounded_close(ringq_unbounded *queue);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_unbounded_free`.
 //
@@ -996,6 +1017,9 @@ ringq_result ringq_unbounded_is_closed(const ringq_unbounded *queue, bool *out);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_unbounded_free`.
 //
@@ -1009,6 +1033,9 @@ ringq_result ringq_unbounded_len(const ringq_unbounded *queue, size_t *out);
 //
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
+//
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
 //
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_unbounded_free`.

@@ -372,6 +372,9 @@ pub unsafe extern "C" fn ringq_bounded_close(queue: *mut ringq_bounded) -> ringq
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
+///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_bounded_free`.
 ///
@@ -395,6 +398,9 @@ pub unsafe extern "C" fn ringq_bounded_is_closed(
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
+///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_bounded_free`.
 ///
@@ -417,6 +423,9 @@ pub unsafe extern "C" fn ringq_bounded_len(
 ///
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
+///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
 ///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_bounded_free`.

@@ -472,6 +472,9 @@ pub unsafe extern "C" fn ringq_spsc_close(queue: *mut ringq_spsc) -> ringq_resul
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
+///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_spsc_free`.
 ///
@@ -495,6 +498,9 @@ pub unsafe extern "C" fn ringq_spsc_is_closed(
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
+///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_spsc_free`.
 ///
@@ -514,6 +520,9 @@ pub unsafe extern "C" fn ringq_spsc_len(queue: *const ringq_spsc, out: *mut usiz
 ///
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
+///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
 ///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_spsc_free`.

@@ -374,6 +374,9 @@ pub unsafe extern "C" fn ringq_unbounded_close(queue: *mut ringq_unbounded) -> r
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
+///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_unbounded_free`.
 ///
@@ -397,6 +400,9 @@ pub unsafe extern "C" fn ringq_unbounded_is_closed(
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
+///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_unbounded_free`.
 ///
@@ -418,6 +424,9 @@ pub unsafe extern "C" fn ringq_unbounded_len(
 ///
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
+///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
 ///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_unbounded_free`.
