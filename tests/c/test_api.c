@@ -170,6 +170,11 @@ static void test_new_and_free(const kind *k) {
         q = SENTINEL;
         CHECK_RESULT(k->new_(SIZE_MAX / 2, &q), RINGQ_ERR_OUT_OF_MEMORY);
         CHECK(q == NULL);
+        /* Encodable, but more than a 47-bit address space can hold, whatever
+         * the overcommit policy: the allocator itself refuses. */
+        q = SENTINEL;
+        CHECK_RESULT(k->new_((size_t)1 << 45, &q), RINGQ_ERR_OUT_OF_MEMORY);
+        CHECK(q == NULL);
     }
     k->free_(NULL); /* NULL-safe */
     q = make(k, CAP);
