@@ -421,7 +421,7 @@ ringq_result ringq_bounded_capacity(const ringq_bounded *queue, size_t *out);
 // and in `*pushers` how many are blocked in a push: past spinning and
 // registered to sleep until woken.
 //
-// A thread counts from the moment it stops spinning until its call returns,
+// A thread counts from the moment it stops spinning until its wait ends,
 // so a count above zero means the next push (for poppers), pop (for pushers)
 // or close goes through the wake-up path. The counts are snapshots, for
 // diagnostics and tests: a test can wait for a count to reach 1 to be sure
@@ -753,7 +753,7 @@ ringq_result ringq_spsc_capacity(const ringq_spsc *queue, size_t *out);
 // and in `*pushers` how many are blocked in a push: past spinning and
 // registered to sleep until woken. Each count is 0 or 1: one thread at a time pushes, one pops.
 //
-// A thread counts from the moment it stops spinning until its call returns,
+// A thread counts from the moment it stops spinning until its wait ends,
 // so a count above zero means the next push (for poppers), pop (for pushers)
 // or close goes through the wake-up path. The counts are snapshots, for
 // diagnostics and tests: a test can wait for a count to reach 1 to be sure
@@ -1050,7 +1050,7 @@ ringq_result ringq_unbounded_capacity(const ringq_unbounded *queue, size_t *out)
 // and in `*pushers` how many are blocked in a push: past spinning and
 // registered to sleep until woken. Pushes never wait on an unbounded queue, so `*pushers` is always 0.
 //
-// A thread counts from the moment it stops spinning until its call returns,
+// A thread counts from the moment it stops spinning until its wait ends,
 // so a count above zero means the next push (for poppers), pop (for pushers)
 // or close goes through the wake-up path. The counts are snapshots, for
 // diagnostics and tests: a test can wait for a count to reach 1 to be sure

@@ -448,7 +448,7 @@ pub unsafe extern "C" fn ringq_bounded_capacity(
 /// and in `*pushers` how many are blocked in a push: past spinning and
 /// registered to sleep until woken.
 ///
-/// A thread counts from the moment it stops spinning until its call returns,
+/// A thread counts from the moment it stops spinning until its wait ends,
 /// so a count above zero means the next push (for poppers), pop (for pushers)
 /// or close goes through the wake-up path. The counts are snapshots, for
 /// diagnostics and tests: a test can wait for a count to reach 1 to be sure
