@@ -16,13 +16,24 @@
 //! the waking ones included.
 
 use std::ffi::c_int;
+use std::sync::atomic::{compiler_fence, Ordering};
 
 /// Runs `f` and puts the calling thread's `errno` back as it was before,
 /// whatever `f` did to it, even if `f` panics.
+///
+/// The accesses are volatile and fenced because the optimiser gets errno
+/// wrong: LLVM models `malloc` as touching no memory the program can see,
+/// so after inlining `f` it removed the restore on the path where an
+/// allocation failed (a store of the value it believed was still there),
+/// and `ENOMEM` leaked out of `ringq_bounded_new`. Volatile accesses cannot
+/// be removed, and the fences keep them on their side of `f`.
 #[inline]
 pub(crate) fn preserving_errno<R>(f: impl FnOnce() -> R) -> R {
     let _saved = SavedErrno::save();
-    f()
+    compiler_fence(Ordering::SeqCst);
+    let result = f();
+    compiler_fence(Ordering::SeqCst);
+    result
 }
 
 /// The calling thread's `errno`, put back when this is dropped.
@@ -39,7 +50,7 @@ impl SavedErrno {
         // is valid for reads and writes for as long as the thread lives, and
         // `SavedErrno` never leaves the thread (it is neither Send nor Sync,
         // holding a raw pointer).
-        let value = unsafe { location.read() };
+        let value = unsafe { location.read_volatile() };
         Self { location, value }
     }
 }
@@ -48,7 +59,7 @@ impl Drop for SavedErrno {
     #[inline]
     fn drop(&mut self) {
         // SAFETY: see `save`; this is the same thread's errno.
-        unsafe { self.location.write(self.value) }
+        unsafe { self.location.write_volatile(self.value) }
     }
 }
 
