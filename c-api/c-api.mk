@@ -31,8 +31,13 @@ C_TARGET := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)
 # core's code and drops most of the Rust standard library from libringq.a
 # (13 MB of objects without it, under 3 MB with it). Defining the profile
 # here keeps the workspace's release profile, and its build, as they are.
+# LLVM's default inlining budget leaves the bounded queues' try_push and
+# try_pop as calls inside the exported functions, which returns their
+# result through memory: 155 instructions per push and pop instead of 126
+# (callgrind), for 80 KiB more library with the larger budget.
 C_CARGO := CARGO_PROFILE_CLIB_INHERITS=release CARGO_PROFILE_CLIB_LTO=fat \
-	CARGO_PROFILE_CLIB_CODEGEN_UNITS=1 $(CARGO)
+	CARGO_PROFILE_CLIB_CODEGEN_UNITS=1 \
+	RUSTFLAGS="$(RUSTFLAGS) -C llvm-args=-inline-threshold=500" $(CARGO)
 C_BUILD := $(C_TARGET)/clib
 # Everything the C recipes build goes here: libraries laid out as installed,
 # test binaries, the example and the benchmark.
