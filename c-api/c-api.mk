@@ -34,7 +34,7 @@ C_TARGET := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)
 # LLVM's default inlining budget leaves the bounded queues' try_push and
 # try_pop as calls inside the exported functions, which returns their
 # result through memory: 155 instructions per push and pop instead of 126
-# (callgrind), for 80 KiB more library with the larger budget.
+# (callgrind), for about 70 KiB more library with the larger budget.
 C_CARGO := CARGO_PROFILE_CLIB_INHERITS=release CARGO_PROFILE_CLIB_LTO=fat \
 	CARGO_PROFILE_CLIB_CODEGEN_UNITS=1 \
 	RUSTFLAGS="$(RUSTFLAGS) -C llvm-args=-inline-threshold=500" $(CARGO)
