@@ -406,6 +406,15 @@ impl ShmQueue {
         }
     }
 
+    /// How many stalls one push or pop step may clear before it concludes
+    /// the segment is damaged: each clears a dead participant or one of
+    /// the slots of one, and a correct ring holds at most a lap of slots
+    /// and a table of participants.
+    fn stall_budget(&self) -> usize {
+        let layout = self.seg.layout();
+        2 * (layout.capacity + layout.participants)
+    }
+
     /// Checks that a message of `len` bytes fits.
     fn check_len(&self, len: usize) -> Result<(), ShmError> {
         let max = self.max_message();
@@ -427,6 +436,7 @@ impl ShmQueue {
         message: impl Fn(usize) -> Parts<'m>,
     ) -> Result<Step<usize>, ShmError> {
         let ring = self.ring();
+        let mut budget = self.stall_budget();
         loop {
             match ring.try_claim_push(me.owner, n)? {
                 Attempt::Claimed(claim) => {
@@ -452,6 +462,10 @@ impl ShmQueue {
                 Attempt::Stalled(stall) => {
                     if !self.resolve(&stall) {
                         return Ok(Step::Unavailable { stalled: true });
+                    }
+                    budget -= 1;
+                    if budget == 0 {
+                        return Err(ShmError::Corrupt("stalls keep coming back"));
                     }
                 }
             }
@@ -684,6 +698,7 @@ impl ShmQueue {
         deliver: &mut impl FnMut(Message<'_>),
     ) -> Result<Step<usize>, ShmError> {
         let ring = self.ring();
+        let mut budget = self.stall_budget();
         loop {
             match ring.try_claim_pop(me.owner, max)? {
                 Attempt::Claimed(claim) => {
@@ -727,6 +742,10 @@ impl ShmQueue {
                 Attempt::Stalled(stall) => {
                     if !self.resolve(&stall) {
                         return Ok(Step::Unavailable { stalled: true });
+                    }
+                    budget -= 1;
+                    if budget == 0 {
+                        return Err(ShmError::Corrupt("stalls keep coming back"));
                     }
                 }
             }

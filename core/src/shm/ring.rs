@@ -353,6 +353,7 @@ impl<'a> Ring<'a> {
     pub(crate) fn try_claim_pop(&self, me: Owner, max: usize) -> Result<Attempt, ShmError> {
         let backoff = Backoff::new();
         let mut head = self.load_head();
+        let mut skips = 0;
         loop {
             let start = head.pos();
             let index = self.index(start)?;
@@ -444,6 +445,16 @@ impl<'a> Ring<'a> {
                         head = current;
                         backoff.spin();
                         continue;
+                    }
+                    // A skipped position was claimed, so it is below `tail`
+                    // (read after it); and a call meets at most a lap of
+                    // them (two, to allow for claims dying while it runs).
+                    // Forged words could otherwise walk `head` on and on.
+                    skips += 1;
+                    if skips > 2 * self.geo.capacity()
+                        || !self.geo.before(start, self.load_tail().pos())
+                    {
+                        return Err(corrupt("a position to skip is not below tail"));
                     }
                     self.record_pop_claim(head);
                     let skipped = IndexWord::new(self.geo.next(start), Owner::NONE, false);
