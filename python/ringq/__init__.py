@@ -17,6 +17,9 @@ module, built on lock-free ring buffers written in Rust::
 - :class:`SPSCQueue` is a bounded queue for one producer thread and one
   consumer thread.
 - All three add ``get_many`` and ``put_many`` to move items in batches.
+- :class:`ProcessQueue` and :class:`JoinableProcessQueue` behave like
+  :class:`multiprocessing.Queue` and :class:`multiprocessing.JoinableQueue`,
+  on a lock-free queue in shared memory (Linux only).
 
 The exceptions are the standard library's own: ``ringq.Empty is
 queue.Empty`` and ``ringq.Full is queue.Full``. ``ringq.ShutDown`` is
@@ -24,6 +27,13 @@ queue.Empty`` and ``ringq.Full is queue.Full``. ``ringq.ShutDown`` is
 (a subclass of ``Exception``) before that.
 """
 
+import sys
+
 from ringq._ringq import Empty, Full, Queue, ShutDown, SimpleQueue, SPSCQueue, __version__
 
 __all__ = ["Empty", "Full", "Queue", "SPSCQueue", "ShutDown", "SimpleQueue", "__version__"]
+
+if sys.platform.startswith("linux"):
+    from ringq._ringq import JoinableProcessQueue, ProcessQueue
+
+    __all__ += ["JoinableProcessQueue", "ProcessQueue"]

@@ -22,6 +22,8 @@ mod backing;
 mod blocking;
 mod errors;
 mod ops;
+#[cfg(target_os = "linux")]
+mod process;
 mod queue;
 mod simple;
 mod spsc;
@@ -35,6 +37,8 @@ fn _ringq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<queue::Queue>()?;
     m.add_class::<simple::SimpleQueue>()?;
     m.add_class::<spsc::SpscQueue>()?;
+    #[cfg(target_os = "linux")]
+    process::register(m)?;
     m.add("Empty", py.get_type::<errors::Empty>())?;
     m.add("Full", py.get_type::<errors::Full>())?;
     m.add("ShutDown", errors::shutdown_type(py)?)?;
