@@ -200,6 +200,10 @@ if sys.platform == "linux":
             """Return True if the queue is empty, False otherwise (a snapshot)."""
         def full(self) -> bool:
             """Return True if the queue is full, False otherwise (a snapshot)."""
+        def waiting_getters(self) -> int:
+            """How many threads, in all processes, are asleep in a get."""
+        def waiting_putters(self) -> int:
+            """How many threads, in all processes, are asleep in a put."""
         def close(self) -> None:
             """Indicate that this process will use this queue object no more."""
         def join_thread(self) -> None:

@@ -497,6 +497,18 @@ impl ProcessQueue {
         self.queue.shm.len() >= self.queue.shm.capacity()
     }
 
+    /// How many threads, in all processes, are asleep in a get (a snapshot,
+    /// for diagnostics and tests).
+    fn waiting_getters(&self) -> usize {
+        self.queue.shm.waiting_poppers()
+    }
+
+    /// How many threads, in all processes, are asleep in a put (a
+    /// snapshot, for diagnostics and tests).
+    fn waiting_putters(&self) -> usize {
+        self.queue.shm.waiting_pushers()
+    }
+
     /// Indicate that this process will use this queue object no more, as
     /// multiprocessing.Queue.close() does: put() and get() on this object
     /// then raise ValueError. The queue itself stays open for every other
