@@ -4,7 +4,7 @@
 # these recipes create and fill on first use (and again when this file
 # changes); later runs only rebuild the extension, incrementally.
 
-.PHONY: build-python test-python bench-python python-venv
+.PHONY: build-python test-python bench-python python-venv test-cpython-queue
 
 PYTHON ?= python3
 PY_VENV := $(ROOT)/.venv
@@ -35,6 +35,36 @@ test-python: build-python
 	cd $(ROOT) && timeout 300 $(PY) examples/python/thread_pool.py --impl ringq
 	cd $(ROOT) && timeout 300 $(PY) examples/python/thread_pool.py --impl stdlib
 	cd $(ROOT) && timeout 1200 $(PY) -m pytest -p no:cacheprovider tests/python
+	$(MAKE) --no-print-directory test-cpython-queue
+
+# CPython's own Lib/test/test_queue.py against ringq (see
+# tests/python/cpython/run_test_queue.py), on every CPython from 3.9 up
+# that pyenv lists. Each interpreter gets its own wheel, built in its own
+# cargo target dir so that later runs rebuild incrementally, and unpacked
+# under build/cpython/. Without pyenv, only the project's interpreter runs.
+PYENV_ROOT_DIR := $(shell pyenv root 2>/dev/null)
+CPYTHON_VERSIONS := $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.(9|[1-9][0-9])\.[0-9]+$$')
+CPYTHON_BUILD := $(ROOT)/build/cpython
+
+test-cpython-queue: $(PY_VENV_STAMP)
+	@if [ -z "$(CPYTHON_VERSIONS)" ]; then \
+		echo "test-cpython-queue: pyenv lists no CPython >= 3.9; running on the project's interpreter only"; \
+		$(MAKE) --no-print-directory build-python; \
+		cd $(ROOT)/tests/python/cpython && timeout 600 $(PY) -B run_test_queue.py; \
+		exit; \
+	fi; \
+	summary=""; \
+	for v in $(CPYTHON_VERSIONS); do \
+		py="$(PYENV_ROOT_DIR)/versions/$$v/bin/python3"; \
+		out="$(CPYTHON_BUILD)/$$v"; \
+		rm -rf "$$out"; \
+		$(PY_VENV)/bin/maturin build --release --quiet -i "$$py" -m $(ROOT)/python/Cargo.toml \
+			--target-dir $(ROOT)/target/cpython/$$v --out "$$out/wheel"; \
+		"$$py" -m zipfile -e "$$out"/wheel/*.whl "$$out/site"; \
+		line=$$(cd $(ROOT)/tests/python/cpython && PYTHONPATH="$$out/site" timeout 600 "$$py" -B run_test_queue.py | tee /dev/stderr | tail -n 1); \
+		summary="$$summary$$line"$$'\n'; \
+	done; \
+	echo; echo "test_queue summary:"; printf "%s" "$$summary"
 
 bench-python: build-python
 	cd $(ROOT) && $(PY) benches/python/bench_queues.py --out $(ROOT)/benches/results/python.png
