@@ -68,3 +68,4 @@ test-cpython-queue: $(PY_VENV_STAMP)
 
 bench-python: build-python
 	cd $(ROOT) && $(PY) benches/python/bench_queues.py --out $(ROOT)/benches/results/python.png
+	cd $(ROOT) && $(PY) benches/python/bench_lifo_priority.py

@@ -55,6 +55,18 @@ use ringq::wait::WaitQueue;
 use crate::blocking::wait_in_slices;
 use crate::ops::Item;
 
+/// What the vector holds: an item, perhaps with data kept beside it.
+pub(crate) trait Held: Send {
+    /// The Python object held, for the collector.
+    fn object(&self) -> &Item;
+}
+
+impl Held for Item {
+    fn object(&self) -> &Item {
+        self
+    }
+}
+
 /// This process's fork generation: bumped in every child after `fork()`.
 static GENERATION: AtomicU32 = AtomicU32::new(1);
 
@@ -114,6 +126,36 @@ fn my_word() -> u64 {
     (u64::from(GENERATION.load(Ordering::Relaxed)) << 32) | u64::from(number)
 }
 
+/// Sets `owner` from `current` to `new`, as a compare-exchange: `Err`
+/// with the value found if it was not `current`. Acquire on success, so a
+/// new owner sees every change the last one made; Release, so the next
+/// owner sees ours.
+///
+/// Every call runs attached to the interpreter (claims, releases, the
+/// collector). Where there is a GIL, attached threads run one at a time,
+/// and nothing between this load and store can hand the GIL over, so the
+/// pair cannot interleave with another thread's: no atomic
+/// read-modify-write is needed, and the GIL's own hand-over orders the
+/// owners' accesses. A free-threaded build needs the real thing.
+#[inline]
+fn exchange(owner: &AtomicU64, current: u64, new: u64) -> Result<u64, u64> {
+    #[cfg(not(Py_GIL_DISABLED))]
+    {
+        // Relaxed load, Release store: see above; the store is Release so
+        // that a detached waiter that reads it sees the vector as left.
+        let found = owner.load(Ordering::Relaxed);
+        if found != current {
+            return Err(found);
+        }
+        owner.store(new, Ordering::Release);
+        Ok(found)
+    }
+    #[cfg(Py_GIL_DISABLED)]
+    {
+        owner.compare_exchange(current, new, Ordering::AcqRel, Ordering::Relaxed)
+    }
+}
+
 /// Whether an owner word belongs to a thread that no longer exists.
 fn is_stale(word: u64) -> bool {
     // Relaxed: as in `my_word`.
@@ -130,13 +172,13 @@ pub(crate) enum Busy {
 }
 
 /// The items of a queue, owned by one thread at a time.
-pub(crate) struct Exclusive {
+pub(crate) struct Exclusive<T> {
     /// 0 when free, else the owner's word (see [`my_word`]).
     owner: AtomicU64,
     /// Threads waiting for the owner to let go.
     handoff: WaitQueue,
     /// Changed only through an [`Owned`], in sections (see the module docs).
-    items: UnsafeCell<Vec<Item>>,
+    items: UnsafeCell<Vec<T>>,
     /// `items.len()`, readable without owning the vector.
     len: AtomicUsize,
 }
@@ -146,11 +188,11 @@ pub(crate) struct Exclusive {
 // write it at once. Each write happens inside a section that runs no
 // Python code, so a reader that can only run where Python code could run
 // (the collector's `traverse`, which also claims the vector or finds this
-// thread the owner) never overlaps one. `Item` is `Send`, so the items may
+// thread the owner) never overlaps one. `T` is `Send`, so the items may
 // be used from whichever thread owns the vector.
-unsafe impl Sync for Exclusive {}
+unsafe impl<T: Held> Sync for Exclusive<T> {}
 
-impl Exclusive {
+impl<T: Held> Exclusive<T> {
     pub(crate) fn new() -> Self {
         Self {
             owner: AtomicU64::new(0),
@@ -167,16 +209,11 @@ impl Exclusive {
     }
 
     /// Owns the vector if it is free (or stale), without waiting.
-    pub(crate) fn try_claim(&self) -> Result<Owned<'_>, Busy> {
+    pub(crate) fn try_claim(&self) -> Result<Owned<'_, T>, Busy> {
         let me = my_word();
         let mut expected = 0;
         loop {
-            // Acquire: pairs with the Release in `Owned::drop`, so the new
-            // owner sees every change the last one made.
-            match self
-                .owner
-                .compare_exchange(expected, me, Ordering::Acquire, Ordering::Relaxed)
-            {
+            match exchange(&self.owner, expected, me) {
                 Ok(_) => {
                     return Ok(Owned {
                         store: self,
@@ -198,7 +235,12 @@ impl Exclusive {
     /// `RuntimeError` if the calling thread owns it already (`class` and
     /// `method` name the call in the message), and whatever a signal handler
     /// raised while waiting.
-    pub(crate) fn claim(&self, py: Python<'_>, class: &str, method: &str) -> PyResult<Owned<'_>> {
+    pub(crate) fn claim(
+        &self,
+        py: Python<'_>,
+        class: &str,
+        method: &str,
+    ) -> PyResult<Owned<'_, T>> {
         loop {
             match self.try_claim() {
                 Ok(owned) => return Ok(owned),
@@ -244,7 +286,7 @@ impl Exclusive {
         // is running: this thread is in the collector, not in a section.
         let items = unsafe { &*self.items.get() };
         for item in items {
-            visit.call(item)?;
+            visit.call(item.object())?;
         }
         Ok(())
     }
@@ -252,7 +294,7 @@ impl Exclusive {
     /// Takes every item out, for the collector's `tp_clear`, if the vector
     /// is free. The caller releases them once this returns (the vector is
     /// no longer owned then, so their `__del__` may use the queue).
-    pub(crate) fn clear(&self) -> Vec<Item> {
+    pub(crate) fn clear(&self) -> Vec<T> {
         match self.try_claim() {
             Ok(mut owned) => owned.take_all(),
             Err(_) => Vec::new(),
@@ -264,14 +306,14 @@ impl Exclusive {
 ///
 /// Every method is one section: plain Rust that runs no Python code and
 /// releases no object (see the module docs).
-pub(crate) struct Owned<'a> {
-    store: &'a Exclusive,
+pub(crate) struct Owned<'a, T> {
+    store: &'a Exclusive<T>,
     word: u64,
 }
 
-impl Owned<'_> {
+impl<T> Owned<'_, T> {
     /// The vector, for one section.
-    fn items(&mut self) -> &mut Vec<Item> {
+    fn items(&mut self) -> &mut Vec<T> {
         // SAFETY: this `Owned` is the only one (see `Exclusive::try_claim`)
         // and is borrowed mutably for as long as the reference lives, and
         // the callers below use it within one section, where no reader runs.
@@ -285,30 +327,28 @@ impl Owned<'_> {
     }
 
     pub(crate) fn len(&self) -> usize {
-        // SAFETY: a shared read by the owner outside any write.
-        unsafe { &*self.store.items.get() }.len()
+        self.slice().len()
     }
 
-    /// A new reference to the item at `index`.
+    /// The items, to read (compare, say) while nothing changes them.
     ///
-    /// # Panics
-    ///
-    /// If `index` is out of bounds.
-    pub(crate) fn get<'py>(&self, py: Python<'py>, index: usize) -> Bound<'py, PyAny> {
-        // SAFETY: a shared read by the owner outside any write; the
-        // reference ends before this returns.
-        let items = unsafe { &*self.store.items.get() };
-        items[index].bind(py).clone()
+    /// Python code may run while the slice is borrowed (a comparison's
+    /// `__lt__`): nothing writes the vector meanwhile, since writes need
+    /// this `Owned` mutably, other threads can't claim it, and the
+    /// collector only reads it (and `clear` leaves an owned vector alone).
+    pub(crate) fn slice(&self) -> &[T] {
+        // SAFETY: as above; a shared borrow of `self` rules out the writes.
+        unsafe { &*self.store.items.get() }
     }
 
-    pub(crate) fn push(&mut self, item: Item) {
+    pub(crate) fn push(&mut self, item: T) {
         let items = self.items();
         items.push(item);
         let len = items.len();
         self.set_len(len);
     }
 
-    pub(crate) fn pop(&mut self) -> Option<Item> {
+    pub(crate) fn pop(&mut self) -> Option<T> {
         let items = self.items();
         let item = items.pop();
         let len = items.len();
@@ -325,7 +365,7 @@ impl Owned<'_> {
     /// # Panics
     ///
     /// If `index` is out of bounds.
-    pub(crate) fn swap_remove(&mut self, index: usize) -> Item {
+    pub(crate) fn swap_remove(&mut self, index: usize) -> T {
         let items = self.items();
         let item = items.swap_remove(index);
         let len = items.len();
@@ -334,22 +374,18 @@ impl Owned<'_> {
     }
 
     /// Every item, in storage order; the vector is left empty.
-    pub(crate) fn take_all(&mut self) -> Vec<Item> {
+    pub(crate) fn take_all(&mut self) -> Vec<T> {
         let all = std::mem::take(self.items());
         self.set_len(0);
         all
     }
 }
 
-impl Drop for Owned<'_> {
+impl<T> Drop for Owned<'_, T> {
     fn drop(&mut self) {
-        // Release: pairs with the Acquire claim of the next owner. The
-        // exchange fails only if a forked child took over a stale word; the
-        // vector is someone else's then.
-        let _ =
-            self.store
-                .owner
-                .compare_exchange(self.word, 0, Ordering::Release, Ordering::Relaxed);
+        // Fails only if a forked child took over a stale word; the vector is
+        // someone else's then.
+        let _ = exchange(&self.store.owner, self.word, 0);
         self.store.handoff.notify_one();
     }
 }

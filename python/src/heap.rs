@@ -15,9 +15,6 @@
 //! items `heapq`'s would: each sift compares against items its own earlier
 //! moves have not touched.
 
-/// The deepest path a heap can have: one step per bit of an index.
-const MAX_DEPTH: usize = usize::BITS as usize + 1;
-
 /// Where a new item comes to rest when pushed onto a heap of `len` items.
 ///
 /// `new_lt(i)` answers "is the new item `<` the item at index `i`" for the
@@ -27,6 +24,7 @@ const MAX_DEPTH: usize = usize::BITS as usize + 1;
 /// # Errors
 ///
 /// The first error `new_lt` returns.
+#[inline]
 pub(crate) fn push_target<E>(
     len: usize,
     mut new_lt: impl FnMut(usize) -> Result<bool, E>,
@@ -43,19 +41,27 @@ pub(crate) fn push_target<E>(
 }
 
 /// How to remove the root of a heap: the last item moves to the root, then
-/// down `path` to `path[settle]`, each item it passes moving up one step.
+/// down the path towards `leaf` to the node `settle` steps below the root,
+/// each item it passes moving up one step.
+///
+/// The path is the chain of `leaf`'s ancestors, so it is kept as the leaf
+/// and its depth rather than as a list.
 pub(crate) struct PopPlan {
-    path: [usize; MAX_DEPTH],
-    depth: usize,
-    settle: usize,
+    leaf: usize,
+    depth: u32,
+    settle: u32,
 }
 
 impl PopPlan {
+    /// The node `level` steps below the root on the path to `leaf`.
+    fn at(&self, level: u32) -> usize {
+        ((self.leaf + 1) >> (self.depth - level)) - 1
+    }
+
     /// The index pairs to swap, in order, once the root has been replaced
     /// by the last item (`Vec::swap_remove(0)`).
     pub(crate) fn swaps(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
-        debug_assert!(self.settle < self.depth);
-        self.path[..=self.settle].windows(2).map(|w| (w[0], w[1]))
+        (0..self.settle).map(|level| (self.at(level), self.at(level + 1)))
     }
 }
 
@@ -68,6 +74,7 @@ impl PopPlan {
 /// # Errors
 ///
 /// The first error `lt` returns.
+#[inline]
 pub(crate) fn pop_plan<E>(
     len: usize,
     mut lt: impl FnMut(usize, usize) -> Result<bool, E>,
@@ -76,28 +83,28 @@ pub(crate) fn pop_plan<E>(
     let last = len - 1;
     // Without the last item, the heap that remains has `last` slots.
     let end = last;
-    let mut plan = PopPlan {
-        path: [0; MAX_DEPTH],
-        depth: 1,
-        settle: 0,
-    };
     // Down to a leaf along the smaller children.
+    let mut leaf = 0;
+    let mut depth = 0;
     let mut child = 1;
     while child < end {
         let right = child + 1;
         if right < end && !lt(child, right)? {
             child = right;
         }
-        plan.path[plan.depth] = child;
-        plan.depth += 1;
+        leaf = child;
+        depth += 1;
         child = 2 * child + 1;
     }
+    let mut plan = PopPlan {
+        leaf,
+        depth,
+        settle: depth,
+    };
     // Back up: the moved item passes each item it is `<`. After the walk
-    // down, the parent of path[k] holds what was at path[k].
-    let mut settle = plan.depth - 1;
-    while settle > 0 && lt(last, plan.path[settle])? {
-        settle -= 1;
+    // down, the parent of each path node holds what was at that node.
+    while plan.settle > 0 && lt(last, plan.at(plan.settle))? {
+        plan.settle -= 1;
     }
-    plan.settle = settle;
     Ok(plan)
 }

@@ -11,7 +11,7 @@
 //! - [`lifo`], [`priority`]: `LifoQueue` and `PriorityQueue`, on
 //!   [`ordered`] (their shared `queue.Queue` semantics, with
 //!   [`ordered_methods`] their Python methods), [`exclusive`] (the vector
-//!   one thread owns at a time), [`heap`] and [`tasks`].
+//!   one thread owns at a time), [`heap`], [`compare`] and [`tasks`].
 //! - [`subclass`]: subclassing, and the standard library's `_put`/`_get`
 //!   hooks, for every class.
 //!
@@ -28,6 +28,7 @@
 
 mod backing;
 mod blocking;
+mod compare;
 mod errors;
 mod exclusive;
 mod heap;

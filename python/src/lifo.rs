@@ -19,12 +19,14 @@ pub(crate) struct Lifo;
 impl Discipline for Lifo {
     const CLASS: &'static str = "LifoQueue";
 
-    fn push(_py: Python<'_>, items: &mut Owned<'_>, item: Item) -> Result<(), (PyErr, Item)> {
+    type Entry = Item;
+
+    fn push(_py: Python<'_>, items: &mut Owned<'_, Item>, item: Item) -> Result<(), (PyErr, Item)> {
         items.push(item);
         Ok(())
     }
 
-    fn pop(_py: Python<'_>, items: &mut Owned<'_>) -> PyResult<Item> {
+    fn pop(_py: Python<'_>, items: &mut Owned<'_, Item>) -> PyResult<Item> {
         Ok(items
             .pop()
             .expect("Discipline::pop is only called on a non-empty vector"))

@@ -21,7 +21,7 @@ use ringq::wait::WaitQueue;
 
 use crate::blocking::{self, wait_in_slices, Deadline};
 use crate::errors;
-use crate::exclusive::{Exclusive, Owned};
+use crate::exclusive::{Exclusive, Held, Owned};
 use crate::ops::{self, Item};
 use crate::tasks::Tasks;
 
@@ -30,19 +30,26 @@ pub(crate) trait Discipline {
     /// The Python class name, for messages.
     const CLASS: &'static str;
 
+    /// What the vector holds per item.
+    type Entry: Held;
+
     /// Adds `item`. If that fails (a comparison raised), the vector is as
     /// it was and the item comes back with the error, to be released once
     /// the vector is let go.
-    fn push(py: Python<'_>, items: &mut Owned<'_>, item: Item) -> Result<(), (PyErr, Item)>;
+    fn push(
+        py: Python<'_>,
+        items: &mut Owned<'_, Self::Entry>,
+        item: Item,
+    ) -> Result<(), (PyErr, Item)>;
 
     /// Removes the next item of a non-empty vector. If that fails (a
     /// comparison raised), the vector is as it was.
-    fn pop(py: Python<'_>, items: &mut Owned<'_>) -> PyResult<Item>;
+    fn pop(py: Python<'_>, items: &mut Owned<'_, Self::Entry>) -> PyResult<Item>;
 }
 
 /// `queue.Queue`'s state and operations over a [`Discipline`].
-pub(crate) struct OrderedQueue<D> {
-    items: Exclusive,
+pub(crate) struct OrderedQueue<D: Discipline> {
+    items: Exclusive<D::Entry>,
     /// As in `queue.Queue`: `<= 0` means unbounded. Assignable.
     maxsize: AtomicIsize,
     shut_down: AtomicBool,
@@ -68,7 +75,7 @@ impl<D: Discipline> OrderedQueue<D> {
         }
     }
 
-    fn claim(&self, py: Python<'_>, method: &str) -> PyResult<Owned<'_>> {
+    fn claim(&self, py: Python<'_>, method: &str) -> PyResult<Owned<'_, D::Entry>> {
         self.items.claim(py, D::CLASS, method)
     }
 

@@ -6,7 +6,8 @@ use pyo3::types::{PyGenericAlias, PyList, PyType};
 use pyo3::{PyTraverseError, PyVisit};
 
 use crate::blocking::Block;
-use crate::exclusive::Owned;
+use crate::compare::{key_of, less, Key, Raised};
+use crate::exclusive::{Held, Owned};
 use crate::heap;
 use crate::ops::Item;
 use crate::ordered::{read_maxsize, Discipline, OrderedQueue};
@@ -17,20 +18,46 @@ use crate::subclass::stdlib_path;
 /// Lowest first, compared with `<` exactly as `heapq` compares them.
 pub(crate) struct Heap;
 
+/// An item in the heap, with its [`Key`], read once when it was put.
+pub(crate) struct Keyed {
+    key: Key,
+    item: Item,
+}
+
+impl Held for Keyed {
+    fn object(&self) -> &Item {
+        &self.item
+    }
+}
+
+impl Keyed {
+    /// Whether `self < other`, as heapq would find.
+    #[inline]
+    fn lt(&self, other: &Keyed, py: Python<'_>) -> Result<bool, Raised> {
+        less(py, (&self.item, self.key), (&other.item, other.key))
+    }
+}
+
 impl Discipline for Heap {
     const CLASS: &'static str = "PriorityQueue";
 
-    fn push(py: Python<'_>, items: &mut Owned<'_>, item: Item) -> Result<(), (PyErr, Item)> {
+    type Entry = Keyed;
+
+    fn push(py: Python<'_>, items: &mut Owned<'_, Keyed>, item: Item) -> Result<(), (PyErr, Item)> {
         let len = items.len();
+        let new = Keyed {
+            key: key_of(item.bind(py)),
+            item,
+        };
         let target = {
-            let new = item.bind(py);
-            heap::push_target(len, |parent| new.lt(items.get(py, parent)))
+            let heap = items.slice();
+            heap::push_target(len, |parent| new.lt(&heap[parent], py))
         };
         let target = match target {
             Ok(target) => target,
-            Err(err) => return Err((err, item)),
+            Err(raised) => return Err((raised.fetch(py), new.item)),
         };
-        items.push(item);
+        items.push(new);
         let mut pos = len;
         while pos > target {
             let parent = (pos - 1) / 2;
@@ -40,13 +67,17 @@ impl Discipline for Heap {
         Ok(())
     }
 
-    fn pop(py: Python<'_>, items: &mut Owned<'_>) -> PyResult<Item> {
-        let plan = heap::pop_plan(items.len(), |a, b| items.get(py, a).lt(items.get(py, b)))?;
+    fn pop(py: Python<'_>, items: &mut Owned<'_, Keyed>) -> PyResult<Item> {
+        let plan = {
+            let heap = items.slice();
+            heap::pop_plan(heap.len(), |a, b| heap[a].lt(&heap[b], py))
+                .map_err(|raised| raised.fetch(py))?
+        };
         let top = items.swap_remove(0);
         for (a, b) in plan.swaps() {
             items.swap(a, b);
         }
-        Ok(top)
+        Ok(top.item)
     }
 }
 

@@ -35,6 +35,15 @@ impl Tasks {
     pub(crate) fn add(&self, n: usize) {
         // Relaxed: whatever hands the item to a consumer (the store's
         // ownership, released after this) publishes the count with it.
+        #[cfg(not(Py_GIL_DISABLED))]
+        {
+            // Every change to the count runs attached: with a GIL, one at a
+            // time, and nothing between this load and store can hand the
+            // GIL over, so no read-modify-write is needed.
+            let count = self.unfinished.load(Ordering::Relaxed);
+            self.unfinished.store(count + n, Ordering::Relaxed);
+        }
+        #[cfg(Py_GIL_DISABLED)]
         self.unfinished.fetch_add(n, Ordering::Relaxed);
     }
 
