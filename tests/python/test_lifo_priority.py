@@ -303,6 +303,45 @@ def test_priority_ties_come_out_as_in_the_stdlib() -> None:
     assert ours.qsize() == theirs.qsize()
 
 
+def mixed_key(rnd: random.Random) -> Any:
+    """Numbers of every kind the native comparison knows and some it does
+    not: big ints, ints against floats, NaN and -0.0, bools, tuples with
+    equal or different first items, a tuple whose first item is a NaN
+    object shared with another tuple."""
+    nan = float("nan")
+    choices: list[Callable[[], Any]] = [
+        lambda: rnd.randrange(-5, 5),
+        lambda: rnd.randrange(-5, 5) * 2**70,
+        lambda: rnd.choice([0.5, -0.0, 0.0, 1.5, float("inf")]),
+        lambda: rnd.choice([True, False]),
+        lambda: (rnd.randrange(3), rnd.randrange(3)),
+        lambda: (rnd.choice([0.0, -0.0, 2.5]), rnd.randrange(3)),
+        lambda: (nan, rnd.randrange(3)),
+        lambda: nan,
+    ]
+    return rnd.choice(choices)()
+
+
+@pytest.mark.parametrize("family", ["numbers", "tuples"])
+def test_priority_native_keys_order_as_the_stdlib(family: str) -> None:
+    """The natively compared keys give every get the very object the
+    standard library's PriorityQueue returns."""
+    rnd = random.Random(11)
+    ours, theirs = ringq.PriorityQueue(), queue.PriorityQueue()
+    for _ in range(20_000):
+        if rnd.random() < 0.55 or ours.empty():
+            item = mixed_key(rnd)
+            if family == "tuples" and not isinstance(item, tuple):
+                item = (item, rnd.randrange(2))
+            elif family == "numbers" and isinstance(item, tuple):
+                item = item[0]
+            theirs.put(item)  # all comparable: nothing here raises
+            ours.put(item)
+        else:
+            assert ours.get() is theirs.get()
+    assert ours.qsize() == theirs.qsize()
+
+
 def test_priority_comparison_error_leaves_the_queue_unchanged() -> None:
     q = ringq.PriorityQueue()
     for x in (3, 1, 2):
