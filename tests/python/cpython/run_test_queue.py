@@ -79,7 +79,7 @@ def main() -> int:
             skipped_here += 1
 
     version = ".".join(map(str, sys.version_info[:3]))
-    print(f"CPython {version}: Lib/test/test_queue.py against ringq {ringq.__version__}", flush=True)
+    print(f"CPython {version}: Lib/test/test_queue.py against ringq {ringq.__version__} from {ringq.__file__}", flush=True)
     result = unittest.TextTestRunner(verbosity=1, stream=sys.stdout).run(unittest.TestSuite(tests))
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
     passed = result.testsRun - failed - len(result.skipped) - len(result.expectedFailures)
