@@ -257,15 +257,25 @@ impl<D: Discipline> OrderedQueue<D> {
         let first = self.get(py, block, timeout)?;
         let mut out = Vec::with_capacity(max.min(1024));
         out.push(first);
+        // The rest is what can be had at once: if another operation owns
+        // the vector now, the batch ends here. A comparison that raises ends
+        // it too; its error is dropped once the vector is let go, and what
+        // was taken is returned: nothing taken is lost.
+        let mut stopped = None;
         if max > 1 {
-            let mut items = self.claim(py, "get_many")?;
-            while out.len() < max && items.len() > 0 {
-                match D::pop(py, &mut items) {
-                    Ok(item) => out.push(item),
-                    Err(_) => break,
+            if let Ok(mut items) = self.items.try_claim() {
+                while out.len() < max && items.len() > 0 {
+                    match D::pop(py, &mut items) {
+                        Ok(item) => out.push(item),
+                        Err(err) => {
+                            stopped = Some(err);
+                            break;
+                        }
+                    }
                 }
             }
         }
+        drop(stopped);
         if out.len() > 1 {
             self.not_full.notify_all();
         }

@@ -383,6 +383,36 @@ def test_priority_get_that_cannot_compare_loses_nothing() -> None:
     assert [q.get().key for _ in range(5)] == [1, 3, 5, 7, 9]
 
 
+def test_priority_get_many_stops_at_a_comparison_error_and_keeps_the_rest() -> None:
+    """A comparison that raises part way through a batch ends the batch:
+    what was taken is returned, the rest stays, in order."""
+    budget = [0]
+
+    class Budgeted:
+        def __init__(self, key: int) -> None:
+            self.key = key
+
+        def __lt__(self, other: Budgeted) -> bool:
+            if budget[0] == 0:
+                raise ZeroDivisionError("out of comparisons")
+            budget[0] -= 1
+            return self.key < other.key
+
+    q = ringq.PriorityQueue()
+    budget[0] = 100
+    for k in (5, 3, 9, 7):
+        q.put(Budgeted(k))
+    # Popping 3 from four items takes two comparisons; popping 5 from the
+    # three left takes one more, which is refused.
+    budget[0] = 2
+    batch = q.get_many(4)
+    assert [b.key for b in batch] == [3] and q.qsize() == 3
+    with pytest.raises(ZeroDivisionError):
+        q.get()
+    budget[0] = 100
+    assert [b.key for b in q.get_many(10)] == [5, 7, 9]
+
+
 def test_priority_reentry_from_lt_is_refused() -> None:
     q = ringq.PriorityQueue()
 
