@@ -553,3 +553,70 @@ def test_class_details(kind: str) -> None:
         cls(maxsize="3")
     assert cls(maxsize=2**100).maxsize == sys.maxsize  # clamped: as good as unbounded
     assert cls(-(2**100)).maxsize < 0
+
+
+class Payload:
+    """A weakly referenceable item, ordered by its key."""
+
+    def __init__(self, key: int = 0) -> None:
+        self.key = key
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Payload):
+            return NotImplemented
+        return self.key < other.key
+
+
+def test_references_are_handed_over_and_released(kind: str) -> None:
+    q = make(ringq, kind, 1)
+    item = Payload()
+    base = sys.getrefcount(item)
+    q.put(item)
+    assert sys.getrefcount(item) == base + 1
+    with pytest.raises(ringq.Full):
+        q.put_nowait(item)  # a failed put keeps no reference
+    assert sys.getrefcount(item) == base + 1
+    got = q.get()
+    assert got is item
+    del got
+    assert sys.getrefcount(item) == base
+    ref = weakref.ref(item)
+    q.put(item)
+    del item
+    assert ref() is not None
+    del q  # a dropped queue releases what it holds
+    assert ref() is None
+
+
+def test_a_put_whose_comparison_raises_keeps_no_reference() -> None:
+    q = ringq.PriorityQueue()
+    q.put(1)
+    item = Payload()
+    base = sys.getrefcount(item)
+    with pytest.raises(TypeError):
+        q.put(item)
+    assert sys.getrefcount(item) == base
+
+
+def test_no_leak_over_many_operations(kind: str) -> None:
+    q = make(ringq, kind)
+
+    def churn() -> None:
+        for i in range(2000):
+            q.put(Payload(i % 7))
+            q.put_many([Payload(i % 5), Payload(i % 3)])
+            q.get()
+            q.get_many(2)
+        q.put(Payload())
+        q.shutdown(immediate=True)
+
+    churn_queue = q
+    churn()
+    q = make(ringq, kind)
+    gc.collect()
+    before = sum(1 for o in gc.get_objects() if type(o) is Payload)
+    churn()
+    gc.collect()
+    after = sum(1 for o in gc.get_objects() if type(o) is Payload)
+    assert after == before == 0
+    assert sys.getrefcount(q) == 2 and sys.getrefcount(churn_queue) == 2
