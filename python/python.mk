@@ -27,13 +27,17 @@ build-python: $(PY_VENV_STAMP)
 	cd $(ROOT)/python && VIRTUAL_ENV=$(PY_VENV) PATH="$(PY_VENV)/bin:$$PATH" \
 		$(PY_VENV)/bin/maturin develop --release --quiet
 
-# Stubs against the compiled module, the example with both queue modules,
-# then the test suite (its summary line comes last).
+# Stubs against the compiled module, the examples with both queue modules
+# (the process pool small, to keep the run short), then the test suite
+# (its summary line comes last).
 test-python: build-python
 	cd $(ROOT) && $(PY) -m mypy.stubtest ringq
 	cd $(ROOT) && $(PY) -m mypy --strict --no-incremental examples/python/thread_pool.py
 	cd $(ROOT) && timeout 300 $(PY) examples/python/thread_pool.py --impl ringq
 	cd $(ROOT) && timeout 300 $(PY) examples/python/thread_pool.py --impl stdlib
+	cd $(ROOT) && $(PY) -m mypy --strict --no-incremental examples/python/process_pool.py
+	cd $(ROOT) && timeout 300 $(PY) examples/python/process_pool.py --impl ringq --tasks 2000
+	cd $(ROOT) && timeout 300 $(PY) examples/python/process_pool.py --impl multiprocessing --tasks 2000
 	cd $(ROOT) && timeout 1200 $(PY) -m pytest -p no:cacheprovider tests/python
 	$(MAKE) --no-print-directory test-cpython-queue
 
