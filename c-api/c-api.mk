@@ -93,7 +93,7 @@ c-header-check: c-tools
 	fi; \
 	echo "c-api: ringq.h is up to date"
 
-C_TESTS := test_api test_stress
+C_TESTS := test_api test_stress test_shm
 C_INC := -I$(C_SRC)/include
 
 # Every C test binary, linked against the shared and the static library, plus
