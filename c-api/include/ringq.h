@@ -829,6 +829,62 @@ ringq_result ringq_shm_capacity(const ringq_shm *queue, size_t *out);
 // `queue` must be NULL or a live handle; `out` NULL or writable.
 ringq_result ringq_shm_max_message_size(const ringq_shm *queue, size_t *out);
 
+// Counts `n` more unfinished tasks in the queue's segment, for every
+// process: call it before pushing the messages that carry them, so that a
+// consumer can never report one done before it is counted.
+//
+// Returns `RINGQ_OK`, `RINGQ_ERR_CORRUPT` if the count would overflow
+// (only a damaged count can), or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL
+// `queue`.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle.
+ringq_result ringq_shm_add_tasks(ringq_shm *queue, uint64_t n);
+
+// Reports one task done; when none is left, every `ringq_shm_join_timeout`
+// in every process returns.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or
+// when no task is unfinished (the count is unchanged then).
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle.
+ringq_result ringq_shm_task_done(ringq_shm *queue);
+
+// Stores in `*out` the number of unfinished tasks (a snapshot).
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL argument.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `out` NULL or writable.
+ringq_result ringq_shm_unfinished_tasks(const ringq_shm *queue, uint64_t *out);
+
+// Waits until no task is unfinished, for `timeout_ns` nanoseconds at most
+// (a timeout too large to represent, such as `UINT64_MAX`, waits without a
+// limit).
+//
+// A process killed while it held tasks leaves them counted: the join then
+// times out. The queue cannot know which tasks a dead process held.
+//
+// Returns `RINGQ_OK`, `RINGQ_ERR_TIMED_OUT`, `RINGQ_ERR_PARTICIPANTS`, or
+// `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue`.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle.
+ringq_result ringq_shm_join_timeout(ringq_shm *queue, uint64_t timeout_ns);
+
 // Creates a queue that holds up to `capacity` items and stores its handle in
 // `*out` (NULL on failure).
 //

@@ -903,3 +903,96 @@ pub unsafe extern "C" fn ringq_shm_max_message_size(
         Ok(())
     })
 }
+
+/// Counts `n` more unfinished tasks in the queue's segment, for every
+/// process: call it before pushing the messages that carry them, so that a
+/// consumer can never report one done before it is counted.
+///
+/// Returns `RINGQ_OK`, `RINGQ_ERR_CORRUPT` if the count would overflow
+/// (only a damaged count can), or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL
+/// `queue`.
+///
+/// Threads: any thread.
+///
+/// # Safety
+///
+/// `queue` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn ringq_shm_add_tasks(queue: *mut ringq_shm, n: u64) -> ringq_result {
+    ffi_guard!({
+        // SAFETY: forwarded from this function's contract.
+        let q = unsafe { arg_ref(queue) }?;
+        q.queue.add_tasks(n).map_err(op_result)
+    })
+}
+
+/// Reports one task done; when none is left, every `ringq_shm_join_timeout`
+/// in every process returns.
+///
+/// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or
+/// when no task is unfinished (the count is unchanged then).
+///
+/// Threads: any thread.
+///
+/// # Safety
+///
+/// `queue` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn ringq_shm_task_done(queue: *mut ringq_shm) -> ringq_result {
+    ffi_guard!({
+        // SAFETY: forwarded from this function's contract.
+        let q = unsafe { arg_ref(queue) }?;
+        q.queue.task_done().map_err(op_result)
+    })
+}
+
+/// Stores in `*out` the number of unfinished tasks (a snapshot).
+///
+/// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL argument.
+///
+/// Threads: any thread.
+///
+/// # Safety
+///
+/// `queue` must be NULL or a live handle; `out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ringq_shm_unfinished_tasks(
+    queue: *const ringq_shm,
+    out: *mut u64,
+) -> ringq_result {
+    ffi_guard!({
+        // SAFETY: forwarded from this function's contract.
+        let (q, out) = unsafe { (arg_ref(queue)?, arg_out(out)?) };
+        out.write(q.queue.unfinished_tasks());
+        Ok(())
+    })
+}
+
+/// Waits until no task is unfinished, for `timeout_ns` nanoseconds at most
+/// (a timeout too large to represent, such as `UINT64_MAX`, waits without a
+/// limit).
+///
+/// A process killed while it held tasks leaves them counted: the join then
+/// times out. The queue cannot know which tasks a dead process held.
+///
+/// Returns `RINGQ_OK`, `RINGQ_ERR_TIMED_OUT`, `RINGQ_ERR_PARTICIPANTS`, or
+/// `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue`.
+///
+/// Threads: any thread.
+///
+/// # Safety
+///
+/// `queue` must be NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn ringq_shm_join_timeout(
+    queue: *mut ringq_shm,
+    timeout_ns: u64,
+) -> ringq_result {
+    ffi_guard!({
+        // SAFETY: forwarded from this function's contract.
+        let q = unsafe { arg_ref(queue) }?;
+        q.queue
+            .join_deadline(deadline_after(timeout_ns))
+            .map_err(op_result)
+    })
+}

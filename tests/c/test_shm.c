@@ -444,8 +444,42 @@ static void test_threads_share_a_handle(void) {
     ringq_shm_free(q);
 }
 
+/* The task counter, across processes: a child finishes what the parent
+ * counted, and the parent's join returns. */
+static void test_tasks(void) {
+    ringq_shm *q = NULL;
+    CHECK_RESULT(ringq_shm_create_anonymous(4, 8, &q), RINGQ_OK);
+    uint64_t n = 99;
+    CHECK_RESULT(ringq_shm_task_done(q), RINGQ_ERR_INVALID_ARGUMENT);
+    CHECK_RESULT(ringq_shm_join_timeout(q, 0), RINGQ_OK);
+    CHECK_RESULT(ringq_shm_add_tasks(q, 3), RINGQ_OK);
+    CHECK_RESULT(ringq_shm_unfinished_tasks(q, &n), RINGQ_OK);
+    CHECK(n == 3);
+    CHECK_RESULT(ringq_shm_join_timeout(q, 1000000), RINGQ_ERR_TIMED_OUT);
+    for (int i = 0; i < 3; i++) CHECK_RESULT(ringq_shm_push(q, "t", 1), RINGQ_OK);
+    pid_t worker = fork();
+    CHECK(worker >= 0);
+    if (worker == 0) {
+        char buf[8];
+        size_t len;
+        for (int i = 0; i < 3; i++) {
+            if (ringq_shm_pop(q, buf, sizeof buf, &len) != RINGQ_OK) _exit(1);
+            if (ringq_shm_task_done(q) != RINGQ_OK) _exit(2);
+        }
+        _exit(0);
+    }
+    CHECK_RESULT(ringq_shm_join_timeout(q, UINT64_MAX), RINGQ_OK);
+    CHECK(wait_child(worker) == 0);
+    CHECK_RESULT(ringq_shm_unfinished_tasks(q, &n), RINGQ_OK);
+    CHECK(n == 0);
+    CHECK_RESULT(ringq_shm_add_tasks(NULL, 1), RINGQ_ERR_INVALID_ARGUMENT);
+    CHECK_RESULT(ringq_shm_unfinished_tasks(q, NULL), RINGQ_ERR_INVALID_ARGUMENT);
+    ringq_shm_free(q);
+}
+
 int main(void) {
     atexit(remove_names);
+    test_tasks();
     test_results_have_text();
     test_create_open_unlink();
     test_bad_arguments();
