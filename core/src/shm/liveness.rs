@@ -174,6 +174,7 @@ mod real {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "reads /proc")]
         fn this_process_is_alive_and_a_wrong_start_time_is_not() {
             let me = current();
             assert_eq!(me.pid, std::process::id());
@@ -187,6 +188,7 @@ mod real {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "starts a process and reads /proc")]
         fn a_reaped_child_is_dead() {
             let child = std::process::Command::new("true").spawn().unwrap();
             let pid = child.id();
