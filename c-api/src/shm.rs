@@ -13,8 +13,20 @@ use std::time::Instant;
 
 use ringq_core::shm::{OpenError, ShmError, ShmOptions, ShmQueue, DEFAULT_MAX_PARTICIPANTS};
 
+use crate::errno::preserving_errno;
 use crate::ffi::{arg_out, arg_ref, deadline_after, ffi_guard};
 use crate::ops;
+
+/// `ffi_guard!` for the calls that may make a system call that fails (a
+/// timed sleep ending in `ETIMEDOUT`, a liveness check reading `/proc` for
+/// a process that is gone, an `unlink` of a missing name): they keep
+/// `errno` as the caller left it. Unlike the in-process queues, even the
+/// `try_*` calls can, when they meet a slot held by another process.
+macro_rules! guarded {
+    ($body:block) => {
+        ffi_guard!({ preserving_errno(|| -> Result<(), ringq_result> { $body }) })
+    };
+}
 use crate::result::ringq_result::{self, *};
 
 /// A queue of byte messages in shared memory, shared by processes (and by
@@ -334,7 +346,7 @@ pub unsafe extern "C" fn ringq_shm_fd(queue: *const ringq_shm, out: *mut c_int) 
 /// `name` must be NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_shm_unlink(name: *const c_char) -> ringq_result {
-    ffi_guard!({
+    guarded!({
         // SAFETY: forwarded from this function's contract.
         let name = unsafe { arg_name(name) }?;
         ShmQueue::unlink(name).map_err(open_result)
@@ -384,7 +396,7 @@ pub unsafe extern "C" fn ringq_shm_try_push(
     data: *const c_void,
     len: usize,
 ) -> ringq_result {
-    ffi_guard!({
+    guarded!({
         // SAFETY: forwarded from this function's contract.
         let (q, msg) = unsafe { (arg_ref(queue)?, arg_bytes(data, len)?) };
         q.queue.try_push(msg).map_err(op_result)
@@ -408,7 +420,7 @@ pub unsafe extern "C" fn ringq_shm_push(
     data: *const c_void,
     len: usize,
 ) -> ringq_result {
-    ffi_guard!({
+    guarded!({
         // SAFETY: forwarded from this function's contract.
         let (q, msg) = unsafe { (arg_ref(queue)?, arg_bytes(data, len)?) };
         q.queue.push(msg).map_err(op_result)
@@ -433,7 +445,7 @@ pub unsafe extern "C" fn ringq_shm_push_timeout(
     len: usize,
     timeout_ns: u64,
 ) -> ringq_result {
-    ffi_guard!({
+    guarded!({
         // SAFETY: forwarded from this function's contract.
         let (q, msg) = unsafe { (arg_ref(queue)?, arg_bytes(data, len)?) };
         q.queue
@@ -503,7 +515,7 @@ pub unsafe extern "C" fn ringq_shm_try_push_many(
     count: usize,
     pushed: *mut usize,
 ) -> ringq_result {
-    ffi_guard!({
+    guarded!({
         // SAFETY: forwarded from this function's contract.
         let (q, pushed) = unsafe { (arg_ref(queue)?, arg_out(pushed)?) };
         pushed.write(0);
@@ -537,7 +549,7 @@ pub unsafe extern "C" fn ringq_shm_push_many(
     count: usize,
     pushed: *mut usize,
 ) -> ringq_result {
-    ffi_guard!({
+    guarded!({
         // SAFETY: forwarded from this function's contract.
         let (q, pushed) = unsafe { (arg_ref(queue)?, arg_out(pushed)?) };
         pushed.write(0);
@@ -663,7 +675,7 @@ unsafe fn pop(
     len: *mut usize,
     wait: Wait,
 ) -> ringq_result {
-    ffi_guard!({
+    guarded!({
         // SAFETY: forwarded from this function's contract.
         let (q, len) = unsafe { (arg_ref(queue)?, arg_out(len)?) };
         check_buffer(q, buf_len)?;
@@ -755,7 +767,7 @@ unsafe fn pop_many(
     popped: *mut usize,
     wait: Wait,
 ) -> ringq_result {
-    ffi_guard!({
+    guarded!({
         // SAFETY: forwarded from this function's contract.
         let (q, popped) = unsafe { (arg_ref(queue)?, arg_out(popped)?) };
         popped.write(0);
@@ -809,7 +821,7 @@ unsafe fn pop_many(
 /// `queue` must be NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_shm_close(queue: *mut ringq_shm) -> ringq_result {
-    ffi_guard!({
+    guarded!({
         // SAFETY: forwarded from this function's contract.
         let q = unsafe { arg_ref(queue) }?;
         q.queue.close();
@@ -919,7 +931,7 @@ pub unsafe extern "C" fn ringq_shm_max_message_size(
 /// `queue` must be NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_shm_add_tasks(queue: *mut ringq_shm, n: u64) -> ringq_result {
-    ffi_guard!({
+    guarded!({
         // SAFETY: forwarded from this function's contract.
         let q = unsafe { arg_ref(queue) }?;
         q.queue.add_tasks(n).map_err(op_result)
@@ -939,7 +951,7 @@ pub unsafe extern "C" fn ringq_shm_add_tasks(queue: *mut ringq_shm, n: u64) -> r
 /// `queue` must be NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_shm_task_done(queue: *mut ringq_shm) -> ringq_result {
-    ffi_guard!({
+    guarded!({
         // SAFETY: forwarded from this function's contract.
         let q = unsafe { arg_ref(queue) }?;
         q.queue.task_done().map_err(op_result)
@@ -988,7 +1000,7 @@ pub unsafe extern "C" fn ringq_shm_join_timeout(
     queue: *mut ringq_shm,
     timeout_ns: u64,
 ) -> ringq_result {
-    ffi_guard!({
+    guarded!({
         // SAFETY: forwarded from this function's contract.
         let q = unsafe { arg_ref(queue) }?;
         q.queue
