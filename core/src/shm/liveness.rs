@@ -33,7 +33,7 @@ pub(crate) const START_BITS: u32 = 40;
 pub(crate) const PID_BITS: u32 = 22;
 
 #[cfg(not(loom))]
-pub(crate) use real::{current, fork_generation, is_alive};
+pub(crate) use real::{current, fork_generation, is_alive, AliveCache};
 
 #[cfg(not(loom))]
 mod real {
@@ -92,6 +92,56 @@ mod real {
         IDENTITY.store(pack(me), Ordering::Relaxed);
         IDENTITY_GEN.store(generation, Ordering::Release);
         me
+    }
+
+    /// The last process a handle found alive, and when. A stalled slot is
+    /// usually held by a live process that was descheduled mid-write, and
+    /// every attempt on it would otherwise read `/proc` again; within
+    /// [`AliveCache::FRESH`] of a check, the same answer is given. A stale
+    /// "alive" only delays recovery by that long.
+    ///
+    /// Two atomics, not a lock: a handle must stay usable in a child forked
+    /// while another thread was in here. A torn pair costs at worst one
+    /// more `/proc` read, or one more short delay.
+    #[derive(Debug, Default)]
+    pub(crate) struct AliveCache {
+        /// The packed process (as in `IDENTITY`), 0 for none.
+        who: AtomicU64,
+        /// `CLOCK_MONOTONIC` nanoseconds of the check.
+        at: AtomicU64,
+    }
+
+    impl AliveCache {
+        const FRESH_NS: u64 = 1_000_000;
+
+        /// Whether `p` is alive, from the cache when it is fresh.
+        pub(crate) fn is_alive(&self, seg: &Segment, p: ProcessId) -> bool {
+            let key = pack(p);
+            let now = monotonic_ns();
+            // Relaxed: a hint; see the type's docs.
+            if self.who.load(Ordering::Relaxed) == key
+                && now.saturating_sub(self.at.load(Ordering::Relaxed)) < Self::FRESH_NS
+            {
+                return true;
+            }
+            let alive = is_alive(seg, p);
+            if alive {
+                // Relaxed: as above.
+                self.at.store(now, Ordering::Relaxed);
+                self.who.store(key, Ordering::Relaxed);
+            }
+            alive
+        }
+    }
+
+    fn monotonic_ns() -> u64 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: writes the current time into `ts`.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        (ts.tv_sec as u64).saturating_mul(1_000_000_000) + ts.tv_nsec as u64
     }
 
     fn pack(p: ProcessId) -> u64 {
@@ -201,13 +251,23 @@ mod real {
 }
 
 #[cfg(loom)]
-pub(crate) use model::is_alive;
+pub(crate) use model::{is_alive, AliveCache};
 
 #[cfg(loom)]
 mod model {
     use super::ProcessId;
     use crate::loom::Ordering;
     use crate::shm::segment::Segment;
+
+    /// No cache under loom: every check reads the model's flag.
+    #[derive(Debug, Default)]
+    pub(crate) struct AliveCache;
+
+    impl AliveCache {
+        pub(crate) fn is_alive(&self, seg: &Segment, p: ProcessId) -> bool {
+            is_alive(seg, p)
+        }
+    }
 
     /// Whether model process `p` has not been killed.
     pub(crate) fn is_alive(seg: &Segment, p: ProcessId) -> bool {

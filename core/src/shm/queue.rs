@@ -308,6 +308,8 @@ pub struct ShmQueue {
     /// Wake calls in a row that found sleepers counted but woke nobody: a
     /// hint that a dead process left its count behind (see `notify`).
     fruitless_wakes: std::sync::atomic::AtomicU32,
+    /// The last holder of a stalled slot found alive; see `liveness.rs`.
+    alive_cache: liveness::AliveCache,
     #[cfg(feature = "test-hooks")]
     pause: hooks::Pause,
 }
@@ -336,7 +338,7 @@ impl ShmQueue {
     }
 
     fn alive(&self, p: ProcessId) -> bool {
-        liveness::is_alive(&self.seg, p)
+        self.alive_cache.is_alive(&self.seg, p)
     }
 
     /// Checks the holder of a stalled slot. Returns `true` when it is gone
@@ -344,25 +346,31 @@ impl ShmQueue {
     #[cold]
     fn resolve(&self, stall: &Stall) -> bool {
         let me = self.process();
-        match participants::holder(&self.seg, stall.owner) {
+        let (entry, seen) = match participants::holder(&self.seg, stall.owner) {
             Holder::Process(entry, p, raw) => {
                 if self.alive(p) {
                     return false;
                 }
-                recovery::recover(&self.seg, entry, raw, me);
+                (entry, raw)
             }
             Holder::BeingRecovered(entry, p, raw) => {
+                // Another recoverer: wait for it while it lives, take over
+                // if it died.
                 if p == me || self.alive(p) {
                     return false;
                 }
-                recovery::recover(&self.seg, entry, raw, me);
+                (entry, raw)
             }
-            Holder::Garbage(entry, raw) => {
-                recovery::recover(&self.seg, entry, raw, me);
-            }
+            Holder::Garbage(entry, raw) => (entry, raw),
             Holder::Nobody => {
                 self.ring().reclaim(stall);
+                return true;
             }
+        };
+        if let Some(recovery) = recovery::Recovery::begin(&self.seg, entry, seen, me) {
+            #[cfg(feature = "test-hooks")]
+            self.pause.at(hooks::Point::Recovering);
+            recovery.finish();
         }
         true
     }
@@ -1312,6 +1320,7 @@ mod open {
                 name,
                 me,
                 fruitless_wakes: Default::default(),
+                alive_cache: Default::default(),
                 #[cfg(feature = "test-hooks")]
                 pause: Default::default(),
             })
@@ -1692,6 +1701,7 @@ mod model {
                     process,
                 },
                 fruitless_wakes: Default::default(),
+                alive_cache: Default::default(),
                 #[cfg(feature = "test-hooks")]
                 pause: Default::default(),
             }
@@ -1755,6 +1765,9 @@ mod hooks {
         PushClaimed = 1,
         /// A pop has claimed its messages and read nothing.
         PopClaimed = 2,
+        /// A push or pop found a dead holder and took its entry for
+        /// recovery, and has reclaimed nothing yet.
+        Recovering = 3,
     }
 
     /// `point << 32 | fd`, or 0 when unarmed.

@@ -292,9 +292,14 @@ mod mapped {
         for chunk in &mut chunks {
             // SAFETY: in bounds and 8-aligned, as in `store_bytes`.
             let word = unsafe { (*src.add(at).cast::<AtomicU64>()).load(Relaxed) };
-            for (dst, b) in chunk.iter_mut().zip(word.to_ne_bytes()) {
-                dst.write(b);
-            }
+            // SAFETY: `chunk` is 8 writable bytes; `[u8; 8]` needs no
+            // alignment.
+            unsafe {
+                chunk
+                    .as_mut_ptr()
+                    .cast::<[u8; 8]>()
+                    .write(word.to_ne_bytes())
+            };
             at += 8;
         }
         for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
