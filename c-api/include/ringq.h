@@ -113,7 +113,7 @@ enum ringq_result
     RINGQ_ERR_CORRUPT = 9,
     // The file is not a shared-memory queue this library can use: not a
     // ringq segment, another layout version, truncated, a damaged header,
-    // or made in another PID namespace.
+    // or made in another PID or time namespace.
     RINGQ_ERR_INCOMPATIBLE = 10,
     // No shared-memory queue has that name.
     RINGQ_ERR_NOT_FOUND = 11,
@@ -560,7 +560,7 @@ ringq_result ringq_shm_create_anonymous(size_t capacity, size_t max_message_size
 // Returns `RINGQ_OK`; `RINGQ_ERR_NOT_FOUND`; `RINGQ_ERR_PERMISSION`;
 // `RINGQ_ERR_INCOMPATIBLE` for a file that is not a ringq segment this
 // library can use (another layout version, truncated, damaged header, or
-// made in another PID namespace); `RINGQ_ERR_PARTICIPANTS` when every
+// made in another PID or time namespace); `RINGQ_ERR_PARTICIPANTS` when every
 // participant entry belongs to a live process; `RINGQ_ERR_INVALID_ARGUMENT`
 // for a NULL `name` or `out` or an invalid name; `RINGQ_ERR_SYSTEM`.
 //

@@ -43,7 +43,7 @@ pub enum ringq_result {
     RINGQ_ERR_CORRUPT = 9,
     /// The file is not a shared-memory queue this library can use: not a
     /// ringq segment, another layout version, truncated, a damaged header,
-    /// or made in another PID namespace.
+    /// or made in another PID or time namespace.
     RINGQ_ERR_INCOMPATIBLE = 10,
     /// No shared-memory queue has that name.
     RINGQ_ERR_NOT_FOUND = 11,

@@ -58,7 +58,7 @@ fn open_result(e: OpenError) -> ringq_result {
             },
         },
         OpenError::TooManyParticipants => RINGQ_ERR_PARTICIPANTS,
-        // NotRingq, Version, Truncated, BadHeader, ForeignPidNamespace, and
+        // NotRingq, Version, Truncated, BadHeader, ForeignNamespace, and
         // whatever later versions add.
         _ => RINGQ_ERR_INCOMPATIBLE,
     }
@@ -246,7 +246,7 @@ pub unsafe extern "C" fn ringq_shm_create_anonymous(
 /// Returns `RINGQ_OK`; `RINGQ_ERR_NOT_FOUND`; `RINGQ_ERR_PERMISSION`;
 /// `RINGQ_ERR_INCOMPATIBLE` for a file that is not a ringq segment this
 /// library can use (another layout version, truncated, damaged header, or
-/// made in another PID namespace); `RINGQ_ERR_PARTICIPANTS` when every
+/// made in another PID or time namespace); `RINGQ_ERR_PARTICIPANTS` when every
 /// participant entry belongs to a live process; `RINGQ_ERR_INVALID_ARGUMENT`
 /// for a NULL `name` or `out` or an invalid name; `RINGQ_ERR_SYSTEM`.
 ///

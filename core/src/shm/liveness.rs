@@ -191,7 +191,11 @@ mod real {
 
     fn is_alive_now(p: ProcessId) -> bool {
         match read_stat(p.pid) {
-            Ok(stat) => !matches!(stat.state, b'Z' | b'X' | b'x') && stat.start == p.start,
+            // A start time of 0 is unknown (the holder could not read its
+            // own): then only existence can be checked.
+            Ok(stat) => {
+                !matches!(stat.state, b'Z' | b'X' | b'x') && (p.start == 0 || stat.start == p.start)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 // Hidden by `hidepid`, or gone: kill(pid, 0) tells which.
                 let Ok(pid) = libc::pid_t::try_from(p.pid) else {
@@ -235,6 +239,11 @@ mod real {
                 start: me.start + 1
             }));
             assert_eq!(unpack(pack(me)), me);
+            // An unknown start time is not held against a live process.
+            assert!(is_alive_now(ProcessId {
+                pid: me.pid,
+                start: 0
+            }));
         }
 
         #[test]
