@@ -60,12 +60,18 @@ bench-rust:
 	$(CARGO) bench -p ringq-benches --bench queues
 
 # The shared-memory queue between processes, the Rust and the C API side by
-# side (benches/benches/shm.rs; its C worker is benches/c/shm_worker.c).
+# side (benches/benches/shm.rs; its C worker is benches/c/shm_worker.c). The
+# Rust workers are built as the C library is (fat LTO, one codegen unit, the
+# same inlining budget; see c-api.mk), in a target dir of their own, so the
+# table compares the two APIs rather than two build profiles.
 bench-shm: c-tools build-c
 	@mkdir -p $(C_OUT)
 	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -I$(C_SRC)/include -o $(C_OUT)/shm_worker \
 		$(ROOT)/benches/c/shm_worker.c -L$(C_LIB) -Wl,-rpath,$(C_LIB) -lringq
-	$(CARGO) bench -p ringq-benches --bench shm -- --c-worker $(C_OUT)/shm_worker
+	CARGO_PROFILE_BENCH_LTO=fat CARGO_PROFILE_BENCH_CODEGEN_UNITS=1 \
+	RUSTFLAGS="$(RUSTFLAGS) -C llvm-args=-inline-threshold=500" \
+	CARGO_TARGET_DIR=$(ROOT)/target/bench-shm \
+		$(CARGO) bench -p ringq-benches --bench shm -- --c-worker $(C_OUT)/shm_worker
 
 # Formatting and clippy, for the normal build and for the loom build (whose
 # shim module and models only exist under cfg(loom)), then rustdoc with

@@ -34,6 +34,7 @@ impl Message<'_> {
     /// q.try_push(b"hello").unwrap();
     /// assert_eq!(q.try_pop_with(|m| m.len()), Ok(5));
     /// ```
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
@@ -47,6 +48,7 @@ impl Message<'_> {
     /// q.try_push(b"").unwrap();
     /// assert_eq!(q.try_pop_with(|m| m.is_empty()), Ok(true));
     /// ```
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -69,6 +71,7 @@ impl Message<'_> {
     /// let got = q.try_pop_with(|m| m.copy_to_uninit(&mut buf).to_vec()).unwrap();
     /// assert_eq!(got, b"abc");
     /// ```
+    #[inline]
     pub fn copy_to_uninit<'b>(&self, out: &'b mut [MaybeUninit<u8>]) -> &'b mut [u8] {
         let out = &mut out[..self.len];
         // SAFETY: this message's slot is claimed by the pop that made it and
@@ -96,6 +99,7 @@ impl Message<'_> {
     /// let n = q.try_pop_with(|m| { m.copy_to(&mut buf); m.len() }).unwrap();
     /// assert_eq!(&buf[..n], b"abc");
     /// ```
+    #[inline]
     pub fn copy_to(&self, out: &mut [u8]) {
         let out = &mut out[..self.len];
         // SAFETY: `[u8]` and `[MaybeUninit<u8>]` have the same layout, and
@@ -120,6 +124,7 @@ impl Message<'_> {
     }
 
     /// Appends the message to `out`.
+    #[inline]
     pub(super) fn append_to(&self, out: &mut Vec<u8>) {
         out.reserve(self.len);
         let start = out.len();

@@ -143,6 +143,7 @@ pub(crate) struct Ring<'a> {
 }
 
 impl<'a> Ring<'a> {
+    #[inline]
     pub(crate) fn new(seg: &'a Segment) -> Self {
         Self {
             seg,

@@ -101,6 +101,7 @@ mod mapped {
             Self { map, layout }
         }
 
+        #[inline]
         pub(crate) fn layout(&self) -> &Layout {
             &self.layout
         }
@@ -130,22 +131,26 @@ mod mapped {
             unsafe { &*self.map.as_ptr().add(offset).cast::<A>() }
         }
 
+        #[inline]
         pub(crate) fn tail(&self) -> &AtomicU64 {
             // SAFETY: a fixed, 8-aligned offset inside the header page.
             unsafe { self.at(layout::OFF_TAIL) }
         }
 
+        #[inline]
         pub(crate) fn head(&self) -> &AtomicU64 {
             // SAFETY: a fixed, 8-aligned offset inside the header page.
             unsafe { self.at(layout::OFF_HEAD) }
         }
 
+        #[inline]
         pub(crate) fn unfinished(&self) -> &AtomicU64 {
             // SAFETY: a fixed, 8-aligned offset inside the header page.
             unsafe { self.at(layout::OFF_TASKS) }
         }
 
         /// The sleeper count and futex word of one kind of waiter.
+        #[inline]
         pub(crate) fn waiters(&self, side: Side) -> (&AtomicU32, Epoch<'_>) {
             let at = match side {
                 Side::Pop => layout::OFF_POP_WAITERS,
@@ -157,6 +162,7 @@ mod mapped {
             unsafe { (self.at(at), Epoch::new(self.at(at + 4))) }
         }
 
+        #[inline]
         pub(crate) fn entry(&self, index: EntryIndex) -> Entry<'_> {
             let at = self.layout.entry_at(index.get());
             // SAFETY: `EntryIndex` is below `participants`, so the 64-byte
@@ -174,12 +180,14 @@ mod mapped {
             }
         }
 
+        #[inline]
         pub(crate) fn slot_word(&self, index: SlotIndex) -> &AtomicU64 {
             // SAFETY: `SlotIndex` is below `capacity`, so the slot lies inside
             // the slot array; slots are 64-aligned.
             unsafe { self.at(self.layout.slot_at(index.get()) + layout::SLOT_WORD) }
         }
 
+        #[inline]
         fn slot_len(&self, index: SlotIndex) -> &AtomicU32 {
             // SAFETY: as in `slot_word`; the length is 8 bytes in.
             unsafe { self.at(self.layout.slot_at(index.get()) + layout::SLOT_LEN) }
@@ -188,6 +196,7 @@ mod mapped {
         /// The first byte of a slot's message area: 8-aligned, and a whole
         /// number of 8-byte words long (at least `max_message` bytes, as the
         /// stride is `16 + max_message` rounded up to 64).
+        #[inline]
         fn data(&self, index: SlotIndex) -> *mut u8 {
             let at = self.layout.slot_at(index.get()) + layout::SLOT_DATA;
             // SAFETY: in bounds, as in `slot_word`: the message area ends
@@ -203,6 +212,7 @@ mod mapped {
         /// The caller must own the slot (have claimed its position for a
         /// push and not published it), so that no correct participant
         /// touches its message area meanwhile.
+        #[inline]
         pub(crate) unsafe fn write_message(&self, index: SlotIndex, parts: &[&[u8]]) {
             let mut words = WordWriter {
                 next: self.data(index).cast::<AtomicU64>(),
@@ -232,6 +242,7 @@ mod mapped {
         ///
         /// The caller must own the slot (have claimed its position for a
         /// pop and not released it).
+        #[inline]
         pub(crate) unsafe fn message_len(&self, index: SlotIndex) -> u32 {
             // Relaxed: ordered after the writer's store by the Acquire load
             // of the slot word that preceded the claim.
@@ -245,6 +256,7 @@ mod mapped {
         ///
         /// The caller must own the slot, as for [`message_len`](Self::message_len),
         /// and `out.len()` must not exceed `max_message`.
+        #[inline]
         pub(crate) unsafe fn read_message(&self, index: SlotIndex, out: &mut [MaybeUninit<u8>]) {
             debug_assert!(out.len() <= self.layout.max_message);
             // SAFETY: `out.len() <= max_message`, so the words that cover it
@@ -273,6 +285,7 @@ mod mapped {
         ///
         /// The words this call and `finish` store (the message so far, plus
         /// `src`, rounded up to whole words) must lie in the message area.
+        #[inline]
         unsafe fn write(&mut self, mut src: &[u8]) {
             if self.filled > 0 {
                 let take = (8 - self.filled).min(src.len());
@@ -292,8 +305,10 @@ mod mapped {
                 unsafe { self.store(u64::from_ne_bytes(chunk.try_into().expect("8 bytes"))) };
             }
             let rest = chunks.remainder();
-            self.pending = [0; 8];
-            self.pending[..rest.len()].copy_from_slice(rest);
+            if !rest.is_empty() {
+                self.pending = [0; 8];
+                self.pending[..rest.len()].copy_from_slice(rest);
+            }
             self.filled = rest.len();
         }
 
@@ -302,6 +317,7 @@ mod mapped {
         /// # Safety
         ///
         /// As for [`write`](Self::write).
+        #[inline]
         unsafe fn finish(mut self) {
             if self.filled > 0 {
                 // SAFETY: within the area, by the caller's contract.
@@ -330,6 +346,7 @@ mod mapped {
     ///
     /// The `out.len()` bytes at `src`, rounded up to whole words, must lie
     /// inside the mapping, and `src` must be 8-aligned.
+    #[inline]
     unsafe fn load_words(src: *const AtomicU64, out: &mut [MaybeUninit<u8>]) {
         let mut chunks = out.chunks_exact_mut(8);
         let mut at = src;

@@ -91,6 +91,7 @@ impl Me {
     /// Gives the entry back, if it belongs to this process (not to the
     /// parent this handle was copied from).
     pub(super) fn detach(&self, seg: &Segment) {
+        // Relaxed: as in `get`.
         let cached = self.cached.load(std::sync::atomic::Ordering::Relaxed);
         if cached >> 16 == liveness::fork_generation() {
             if let Some(p) = Self::decode(seg, cached) {

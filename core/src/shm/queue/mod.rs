@@ -89,10 +89,12 @@ pub struct ShmQueue {
 const FRUITLESS_WAKES_BEFORE_SWEEP: u32 = 1024;
 
 impl ShmQueue {
+    #[inline]
     fn ring(&self) -> Ring<'_> {
         Ring::new(&self.seg)
     }
 
+    #[inline]
     fn max_message(&self) -> usize {
         self.seg.layout().max_message
     }
@@ -194,6 +196,7 @@ impl ShmQueue {
     }
 
     /// Checks that a message of `len` bytes fits.
+    #[inline]
     fn check_len(&self, len: usize) -> Result<(), ShmError> {
         let max = self.max_message();
         if len > max {
