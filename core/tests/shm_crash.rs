@@ -156,6 +156,30 @@ fn a_batch_pop_and_a_push_killed_inside_their_claim_windows() {
     killed_inside_the_claim_window(2);
 }
 
+/// A consumer that waits for a message (without taking it) behind a
+/// producer killed inside its claim window recovers the dead claim while it
+/// waits, and sees the next message.
+#[test]
+#[cfg_attr(miri, ignore = "forks and maps shared memory")]
+fn waiting_for_a_message_recovers_a_dead_writer() {
+    let q = ShmQueue::create_anonymous(&ShmOptions::new(4, MSG).max_participants(8)).unwrap();
+    let (rx, tx) = pipe();
+    let victim = fork(|| {
+        q.pause_at(PausePoint::PushClaimed, tx.as_raw_fd());
+        q.push(&message(3, 0, MSG)).unwrap();
+        1
+    });
+    assert!(
+        read_byte(&rx, HOOK_WAIT),
+        "the producer never reached its claim"
+    );
+    victim.kill();
+    q.push(&message(4, 0, MSG)).unwrap();
+    let deadline = Some(Instant::now() + HOOK_WAIT);
+    assert_eq!(q.wait_for_message_deadline(deadline), Ok(()));
+    assert_eq!(q.try_pop_with(|m| decode(&m.to_vec())), Ok((4, 0)));
+}
+
 /// A recoverer killed in the middle of a recovery: it had taken the dead
 /// producer's entry and reclaimed nothing. Another process must find the
 /// recoverer dead too, take the recovery over and finish it.

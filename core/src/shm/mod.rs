@@ -54,7 +54,9 @@
 //! `try_pop_many_with`, ...) claim many slots in one atomic step. Pops can
 //! hand a message to a closure ([`ShmQueue::try_pop_with`]) that copies it
 //! exactly once, straight from the shared memory into a buffer of its
-//! choosing. A task counter in the segment ([`ShmQueue::add_tasks`],
+//! choosing, and [`ShmQueue::wait_for_message_deadline`] waits for a message
+//! without taking it, for callers that must not run that closure while they
+//! wait (a Python binding, without the GIL). A task counter in the segment ([`ShmQueue::add_tasks`],
 //! [`ShmQueue::task_done`], [`ShmQueue::join_deadline`]) supports
 //! `JoinableQueue`-style joins across processes.
 //!

@@ -94,6 +94,59 @@ impl ShmQueue {
         .unwrap_or(Err(ShmError::TimedOut))
     }
 
+    /// Waits until a message is ready to pop, or until `deadline` (`None`:
+    /// no limit), without popping it. A pop that follows may still find the
+    /// queue empty, if another consumer was quicker: call it in a loop.
+    ///
+    /// For callers that must not run a pop's closure while they wait: a
+    /// Python binding, say, waits here without the GIL, then takes the GIL
+    /// and pops with [`try_pop_with`](Self::try_pop_with), copying the
+    /// message once, into an object it allocates in the closure.
+    ///
+    /// # Errors
+    ///
+    /// [`ShmError::TimedOut`], [`ShmError::Closed`] (closed and drained),
+    /// [`ShmError::Corrupt`], [`ShmError::TooManyParticipants`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use ringq::shm::ShmError;
+    /// # let q = ringq::shm::ShmQueue::create_anonymous(&ringq::shm::ShmOptions::new(2, 16)).unwrap();
+    /// let soon = Some(Instant::now() + Duration::from_millis(5));
+    /// assert_eq!(q.wait_for_message_deadline(soon), Err(ShmError::TimedOut));
+    /// q.push(b"ready").unwrap();
+    /// q.wait_for_message_deadline(None).unwrap();
+    /// assert_eq!(q.len(), 1); // still there
+    /// ```
+    pub fn wait_for_message_deadline(&self, deadline: Option<Instant>) -> Result<(), ShmError> {
+        let me = self.participant()?;
+        let mine = self.seg.entry(me.entry).sleepers[Side::Pop as usize];
+        let ring = self.ring();
+        wait::wait_until(&self.seg, Side::Pop, mine, deadline, || {
+            let mut budget = self.stall_budget();
+            loop {
+                match ring.try_claim_pop(me.owner, 0) {
+                    Ok(Attempt::Claimed(_)) => return Poll::Ready(Ok(())),
+                    Ok(Attempt::Unavailable) => return Poll::Pending { stalled: false },
+                    Ok(Attempt::Closed) => return Poll::Ready(Err(ShmError::Closed)),
+                    Ok(Attempt::Stalled(stall)) => {
+                        if !self.resolve(&stall) {
+                            return Poll::Pending { stalled: true };
+                        }
+                        budget -= 1;
+                        if budget == 0 {
+                            return Poll::Ready(Err(ShmError::Corrupt("stalls keep coming back")));
+                        }
+                    }
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
+            }
+        })
+        .unwrap_or(Err(ShmError::TimedOut))
+    }
+
     /// Pops the oldest message into `f`, without waiting, and returns what
     /// `f` returns. The message's slot is released when `f` returns.
     ///
