@@ -127,6 +127,23 @@ fn blocked_pop_wakes_on_push() {
     });
 }
 
+/// A consumer waiting for a message (without taking it) is woken by a push,
+/// and the message is still there for its pop.
+#[test]
+fn a_wait_for_a_message_wakes_and_takes_nothing() {
+    model(|| {
+        let q = ShmQueue::model_new(&options(1));
+        let p = q.model_open();
+        let producer = thread::spawn(move || {
+            p.push(b"m").unwrap();
+            p
+        });
+        assert_eq!(q.wait_for_message_deadline(None), Ok(()));
+        assert_eq!(q.try_pop_with(|m| m.to_vec()), Ok(b"m".to_vec()));
+        let _p = producer.join().unwrap();
+    });
+}
+
 /// A producer blocked on a full queue is woken by another process's pop.
 #[test]
 fn blocked_push_wakes_on_pop() {

@@ -156,6 +156,84 @@ fn a_batch_pop_and_a_push_killed_inside_their_claim_windows() {
     killed_inside_the_claim_window(2);
 }
 
+/// A consumer that waits for a message (without taking it) behind a
+/// producer killed inside its claim window recovers the dead claim while it
+/// waits, and sees the next message.
+#[test]
+#[cfg_attr(miri, ignore = "forks and maps shared memory")]
+fn waiting_for_a_message_recovers_a_dead_writer() {
+    let q = ShmQueue::create_anonymous(&ShmOptions::new(4, MSG).max_participants(8)).unwrap();
+    let (rx, tx) = pipe();
+    let victim = fork(|| {
+        q.pause_at(PausePoint::PushClaimed, tx.as_raw_fd());
+        q.push(&message(3, 0, MSG)).unwrap();
+        1
+    });
+    assert!(
+        read_byte(&rx, HOOK_WAIT),
+        "the producer never reached its claim"
+    );
+    victim.kill();
+    q.push(&message(4, 0, MSG)).unwrap();
+    let deadline = Some(Instant::now() + HOOK_WAIT);
+    assert_eq!(q.wait_for_message_deadline(deadline), Ok(()));
+    assert_eq!(q.try_pop_with(|m| decode(&m.to_vec())), Ok((4, 0)));
+}
+
+/// A recoverer killed in the middle of a recovery: it had taken the dead
+/// producer's entry and reclaimed nothing. Another process must find the
+/// recoverer dead too, take the recovery over and finish it.
+#[test]
+#[cfg_attr(miri, ignore = "forks and maps shared memory")]
+fn a_recoverer_killed_mid_recovery_is_taken_over() {
+    let q = ShmQueue::create_anonymous(&ShmOptions::new(4, MSG).max_participants(8)).unwrap();
+    let (rx, tx) = pipe();
+    // A producer publishes two messages and dies claiming the third slot.
+    let victim = fork(|| {
+        q.push(&message(5, 0, MSG)).unwrap();
+        q.push(&message(5, 1, MSG)).unwrap();
+        q.pause_at(PausePoint::PushClaimed, tx.as_raw_fd());
+        q.push(&message(5, 2, MSG)).unwrap();
+        1
+    });
+    assert!(
+        read_byte(&rx, HOOK_WAIT),
+        "the producer never reached its claim"
+    );
+    victim.kill();
+    // A consumer drains the two, meets the dead claim, starts recovering it
+    // and is killed there.
+    let recoverer = fork(|| {
+        let mut buf = Vec::new();
+        for _ in 0..2 {
+            if q.pop(&mut buf).is_err() {
+                return 2;
+            }
+        }
+        q.pause_at(PausePoint::Recovering, tx.as_raw_fd());
+        let _ = q.try_pop(&mut buf);
+        1
+    });
+    assert!(
+        read_byte(&rx, HOOK_WAIT),
+        "the consumer never started a recovery"
+    );
+    assert_eq!(recoverer.kill(), 128 + libc::SIGKILL);
+    // This process takes over: the queue carries on, many times round.
+    let mut buf = Vec::new();
+    assert_eq!(q.try_pop(&mut buf), Err(ShmError::Empty));
+    for s in 0..20 {
+        q.push(&message(9, s, MSG)).unwrap();
+        // A generous limit, so that a wedged queue fails instead of hanging.
+        q.pop_timeout(&mut buf, HOOK_WAIT).unwrap();
+        assert_eq!(decode(&buf), (9, s));
+    }
+    // The dead producer's entry was recovered by the takeover; what is
+    // left is the killed recoverer's own entry, which held nothing.
+    assert_eq!(q.recover_dead(), 1);
+    assert_eq!(q.recover_dead(), 0);
+}
+
 /// A small xorshift generator: the tests print their seed, so a failure
 /// can be replayed with `RINGQ_CRASH_SEED`.
 struct Rng(u64);

@@ -310,6 +310,26 @@ fn threads_of_one_process_share_a_handle() {
 
 #[test]
 #[cfg_attr(miri, ignore = "maps shared memory")]
+fn waiting_for_a_message_takes_nothing() {
+    let q = Arc::new(ShmQueue::create_anonymous(&opts(2, 8)).unwrap());
+    let soon = Some(Instant::now() + Duration::from_millis(3));
+    assert_eq!(q.wait_for_message_deadline(soon), Err(ShmError::TimedOut));
+    let waiter = {
+        let q = q.clone();
+        thread::spawn(move || q.wait_for_message_deadline(None))
+    };
+    assert!(eventually(LONG, || q.waiting_poppers() == 1));
+    q.push(b"here").unwrap();
+    assert_eq!(waiter.join().unwrap(), Ok(()));
+    // The message is still there for whoever pops first.
+    assert_eq!(q.len(), 1);
+    assert_eq!(pop_vec(&q).unwrap(), b"here");
+    q.close();
+    assert_eq!(q.wait_for_message_deadline(None), Err(ShmError::Closed));
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "maps shared memory")]
 fn a_closure_that_panics_gives_its_slot_back() {
     let q = ShmQueue::create_anonymous(&opts(2, 8)).unwrap();
     q.try_push_many(&[b"1", b"2"]).unwrap();

@@ -46,10 +46,10 @@ pub enum OpenError {
     /// The header holds sizes out of range, or offsets that disagree with
     /// them: a damaged or forged segment.
     BadHeader(&'static str),
-    /// The segment was created in another PID namespace (another
-    /// container), where process IDs mean something else, so this process
-    /// could not tell whether a peer is alive.
-    ForeignPidNamespace,
+    /// The segment was created in another PID or time namespace (another
+    /// container), where process IDs or start times read differently, so
+    /// this process could not tell whether a peer is alive.
+    ForeignNamespace,
     /// Every entry of the segment's participant table belongs to a live
     /// process (see [`ShmOptions::max_participants`](super::ShmOptions::max_participants)).
     TooManyParticipants,
@@ -71,8 +71,8 @@ impl fmt::Display for OpenError {
                 "ringq segment truncated: {len} bytes, its header says {expected}"
             ),
             Self::BadHeader(why) => write!(f, "damaged ringq segment header: {why}"),
-            Self::ForeignPidNamespace => {
-                f.write_str("ringq segment belongs to another PID namespace")
+            Self::ForeignNamespace => {
+                f.write_str("ringq segment belongs to another PID or time namespace")
             }
             Self::TooManyParticipants => {
                 f.write_str("every participant entry of the ringq segment is in use")
@@ -113,7 +113,7 @@ impl Clone for OpenError {
                 expected: *expected,
             },
             Self::BadHeader(w) => Self::BadHeader(w),
-            Self::ForeignPidNamespace => Self::ForeignPidNamespace,
+            Self::ForeignNamespace => Self::ForeignNamespace,
             Self::TooManyParticipants => Self::TooManyParticipants,
         }
     }

@@ -4,7 +4,8 @@
 //! ```text
 //! offset  size                      what
 //! 0       4096                      header
-//!   0       128                       identity: magic, version, sizes, offsets
+//!   0       128                       identity: magic, version, sizes, offsets,
+//!                                     the creator's PID and time namespaces
 //!   128     8   (own 128-byte line)   tail: next position to push, closed bit
 //!   256     8   (own line)            head: next position to pop
 //!   384     4+4 (own line)            poppers waiting: sleepers, epoch (futex)
@@ -72,6 +73,8 @@ const OFF_SLOTS_AT: usize = 40;
 const OFF_TOTAL: usize = 48;
 const OFF_PID_NS_DEV: usize = 56;
 const OFF_PID_NS_INO: usize = 64;
+const OFF_TIME_NS_DEV: usize = 72;
+const OFF_TIME_NS_INO: usize = 80;
 pub(crate) const OFF_TAIL: usize = 128;
 pub(crate) const OFF_HEAD: usize = 256;
 pub(crate) const OFF_POP_WAITERS: usize = 384;
@@ -88,19 +91,37 @@ pub(crate) const SLOT_WORD: usize = 0;
 pub(crate) const SLOT_LEN: usize = 8;
 pub(crate) const SLOT_DATA: usize = SLOT_HEADER;
 
-/// The PID namespace a segment was created in: processes in another one see
-/// other PIDs, so they could not tell whether a participant is alive.
+/// One namespace, as its `/proc/self/ns/*` file's device and inode; all
+/// zero when unknown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub(crate) struct PidNamespace {
+pub(crate) struct Namespace {
     pub(crate) dev: u64,
     pub(crate) ino: u64,
 }
 
-impl PidNamespace {
-    /// Whether a process in `self` can judge the liveness of one in `other`.
-    /// An unknown namespace (all zero) is not held against anyone.
-    pub(crate) fn compatible(self, other: Self) -> bool {
+impl Namespace {
+    /// Whether two processes share this namespace; an unknown one is not
+    /// held against anyone.
+    fn matches(self, other: Self) -> bool {
         self == Self::default() || other == Self::default() || self == other
+    }
+}
+
+/// The namespaces a segment's liveness checks depend on. Processes in
+/// another PID namespace see other PIDs; in another time namespace, other
+/// start times (the kernel shifts `/proc/<pid>/stat`'s by the reader's
+/// boot-time offset). Either way they could take a live process for a dead
+/// one, so openers must share both with the creator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) struct Namespaces {
+    pub(crate) pid: Namespace,
+    pub(crate) time: Namespace,
+}
+
+impl Namespaces {
+    /// Whether a process in `self` can judge the liveness of one in `other`.
+    pub(crate) fn compatible(self, other: Self) -> bool {
+        self.pid.matches(other.pid) && self.time.matches(other.time)
     }
 }
 
@@ -180,7 +201,7 @@ impl Layout {
 
     /// The identity block of a new segment of this layout. The magic comes
     /// last in the returned order of writes: see `map.rs`.
-    pub(crate) fn identity(&self, pid_ns: PidNamespace) -> [u8; IDENTITY_SIZE] {
+    pub(crate) fn identity(&self, ns: Namespaces) -> [u8; IDENTITY_SIZE] {
         let mut b = [0u8; IDENTITY_SIZE];
         put_u64(&mut b, OFF_MAGIC, MAGIC);
         put_u32(&mut b, OFF_VERSION, LAYOUT_VERSION);
@@ -192,13 +213,15 @@ impl Layout {
         put_u64(&mut b, OFF_PARTICIPANTS_AT, self.participants_at as u64);
         put_u64(&mut b, OFF_SLOTS_AT, self.slots_at as u64);
         put_u64(&mut b, OFF_TOTAL, self.total as u64);
-        put_u64(&mut b, OFF_PID_NS_DEV, pid_ns.dev);
-        put_u64(&mut b, OFF_PID_NS_INO, pid_ns.ino);
+        put_u64(&mut b, OFF_PID_NS_DEV, ns.pid.dev);
+        put_u64(&mut b, OFF_PID_NS_INO, ns.pid.ino);
+        put_u64(&mut b, OFF_TIME_NS_DEV, ns.time.dev);
+        put_u64(&mut b, OFF_TIME_NS_INO, ns.time.ino);
         b
     }
 
     /// Checks a segment's identity block, read from a file of `file_len`
-    /// bytes, and returns its layout and PID namespace.
+    /// bytes, and returns its layout and its creator's namespaces.
     ///
     /// # Errors
     ///
@@ -209,7 +232,7 @@ impl Layout {
     pub(crate) fn from_identity(
         b: &[u8; IDENTITY_SIZE],
         file_len: u64,
-    ) -> Result<(Self, PidNamespace), OpenError> {
+    ) -> Result<(Self, Namespaces), OpenError> {
         if get_u64(b, OFF_MAGIC) != MAGIC {
             return Err(OpenError::NotRingq);
         }
@@ -247,11 +270,17 @@ impl Layout {
         if file_len > layout.total as u64 {
             return Err(OpenError::BadHeader("the file is longer than its layout"));
         }
-        let pid_ns = PidNamespace {
-            dev: get_u64(b, OFF_PID_NS_DEV),
-            ino: get_u64(b, OFF_PID_NS_INO),
+        let ns = Namespaces {
+            pid: Namespace {
+                dev: get_u64(b, OFF_PID_NS_DEV),
+                ino: get_u64(b, OFF_PID_NS_INO),
+            },
+            time: Namespace {
+                dev: get_u64(b, OFF_TIME_NS_DEV),
+                ino: get_u64(b, OFF_TIME_NS_INO),
+            },
         };
-        Ok((layout, pid_ns))
+        Ok((layout, ns))
     }
 
     /// The offset of participant entry `index` (below `participants`).
@@ -294,7 +323,10 @@ mod tests {
         assert_eq!(l.participants_at, 4096);
         assert_eq!(l.slots_at, 8192);
         assert_eq!(l.total, 8192 + 4096);
-        let ns = PidNamespace { dev: 7, ino: 9 };
+        let ns = Namespaces {
+            pid: Namespace { dev: 7, ino: 9 },
+            time: Namespace { dev: 7, ino: 11 },
+        };
         let (back, back_ns) = Layout::from_identity(&l.identity(ns), l.total as u64).unwrap();
         assert_eq!((back, back_ns), (l, ns));
     }
@@ -302,7 +334,7 @@ mod tests {
     #[test]
     fn every_header_field_is_checked() {
         let l = Layout::new(5, 100, 3).unwrap();
-        let good = l.identity(PidNamespace::default());
+        let good = l.identity(Namespaces::default());
         let len = l.total as u64;
         let with = |at: usize, v: u32| {
             let mut b = good;
@@ -352,6 +384,19 @@ mod tests {
             Layout::from_identity(&good, len + 1),
             Err(OpenError::BadHeader(_))
         ));
+    }
+
+    #[test]
+    fn namespaces_must_match_unless_unknown() {
+        let a = Namespace { dev: 1, ino: 2 };
+        let b = Namespace { dev: 1, ino: 3 };
+        let unknown = Namespace::default();
+        let ns = |pid, time| Namespaces { pid, time };
+        assert!(ns(a, a).compatible(ns(a, a)));
+        assert!(!ns(a, a).compatible(ns(b, a)));
+        assert!(!ns(a, a).compatible(ns(a, b)));
+        assert!(ns(a, unknown).compatible(ns(a, b)));
+        assert!(ns(unknown, a).compatible(ns(b, a)));
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub(crate) const START_BITS: u32 = 40;
 pub(crate) const PID_BITS: u32 = 22;
 
 #[cfg(not(loom))]
-pub(crate) use real::{current, fork_generation, is_alive};
+pub(crate) use real::{current, fork_generation, is_alive, AliveCache};
 
 #[cfg(not(loom))]
 mod real {
@@ -94,6 +94,56 @@ mod real {
         me
     }
 
+    /// The last process a handle found alive, and when. A stalled slot is
+    /// usually held by a live process that was descheduled mid-write, and
+    /// every attempt on it would otherwise read `/proc` again; within
+    /// [`AliveCache::FRESH`] of a check, the same answer is given. A stale
+    /// "alive" only delays recovery by that long.
+    ///
+    /// Two atomics, not a lock: a handle must stay usable in a child forked
+    /// while another thread was in here. A torn pair costs at worst one
+    /// more `/proc` read, or one more short delay.
+    #[derive(Debug, Default)]
+    pub(crate) struct AliveCache {
+        /// The packed process (as in `IDENTITY`), 0 for none.
+        who: AtomicU64,
+        /// `CLOCK_MONOTONIC` nanoseconds of the check.
+        at: AtomicU64,
+    }
+
+    impl AliveCache {
+        const FRESH_NS: u64 = 1_000_000;
+
+        /// Whether `p` is alive, from the cache when it is fresh.
+        pub(crate) fn is_alive(&self, seg: &Segment, p: ProcessId) -> bool {
+            let key = pack(p);
+            let now = monotonic_ns();
+            // Relaxed: a hint; see the type's docs.
+            if self.who.load(Ordering::Relaxed) == key
+                && now.saturating_sub(self.at.load(Ordering::Relaxed)) < Self::FRESH_NS
+            {
+                return true;
+            }
+            let alive = is_alive(seg, p);
+            if alive {
+                // Relaxed: as above.
+                self.at.store(now, Ordering::Relaxed);
+                self.who.store(key, Ordering::Relaxed);
+            }
+            alive
+        }
+    }
+
+    fn monotonic_ns() -> u64 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: writes the current time into `ts`.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        (ts.tv_sec as u64).saturating_mul(1_000_000_000) + ts.tv_nsec as u64
+    }
+
     fn pack(p: ProcessId) -> u64 {
         (u64::from(p.pid) << START_BITS) | (p.start & ((1 << START_BITS) - 1))
     }
@@ -141,7 +191,11 @@ mod real {
 
     fn is_alive_now(p: ProcessId) -> bool {
         match read_stat(p.pid) {
-            Ok(stat) => !matches!(stat.state, b'Z' | b'X' | b'x') && stat.start == p.start,
+            // A start time of 0 is unknown (the holder could not read its
+            // own): then only existence can be checked.
+            Ok(stat) => {
+                !matches!(stat.state, b'Z' | b'X' | b'x') && (p.start == 0 || stat.start == p.start)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 // Hidden by `hidepid`, or gone: kill(pid, 0) tells which.
                 let Ok(pid) = libc::pid_t::try_from(p.pid) else {
@@ -174,6 +228,7 @@ mod real {
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "reads /proc")]
         fn this_process_is_alive_and_a_wrong_start_time_is_not() {
             let me = current();
             assert_eq!(me.pid, std::process::id());
@@ -184,9 +239,15 @@ mod real {
                 start: me.start + 1
             }));
             assert_eq!(unpack(pack(me)), me);
+            // An unknown start time is not held against a live process.
+            assert!(is_alive_now(ProcessId {
+                pid: me.pid,
+                start: 0
+            }));
         }
 
         #[test]
+        #[cfg_attr(miri, ignore = "starts a process and reads /proc")]
         fn a_reaped_child_is_dead() {
             let child = std::process::Command::new("true").spawn().unwrap();
             let pid = child.id();
@@ -199,13 +260,23 @@ mod real {
 }
 
 #[cfg(loom)]
-pub(crate) use model::is_alive;
+pub(crate) use model::{is_alive, AliveCache};
 
 #[cfg(loom)]
 mod model {
     use super::ProcessId;
     use crate::loom::Ordering;
     use crate::shm::segment::Segment;
+
+    /// No cache under loom: every check reads the model's flag.
+    #[derive(Debug, Default)]
+    pub(crate) struct AliveCache;
+
+    impl AliveCache {
+        pub(crate) fn is_alive(&self, seg: &Segment, p: ProcessId) -> bool {
+            is_alive(seg, p)
+        }
+    }
 
     /// Whether model process `p` has not been killed.
     pub(crate) fn is_alive(seg: &Segment, p: ProcessId) -> bool {

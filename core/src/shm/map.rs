@@ -24,7 +24,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::error::OpenError;
-use super::layout::{Layout, PidNamespace, IDENTITY_SIZE};
+use super::layout::{Layout, Namespace, Namespaces, IDENTITY_SIZE};
 
 /// Where named segments live.
 pub(crate) const SHM_DIR: &str = "/dev/shm";
@@ -322,7 +322,7 @@ pub(crate) struct OpenedSegment {
     pub(crate) fd: OwnedFd,
     pub(crate) map: Mapping,
     pub(crate) layout: Layout,
-    pub(crate) pid_ns: PidNamespace,
+    pub(crate) namespaces: Namespaces,
 }
 
 /// Opens the segment called `bare_name` (validated).
@@ -356,14 +356,14 @@ pub(crate) fn open_fd(fd: OwnedFd) -> Result<OpenedSegment, OpenError> {
     // A private copy: another process cannot change it while it is checked.
     let mut identity = [0u8; IDENTITY_SIZE];
     file.read_exact_at(&mut identity, 0)?;
-    let (layout, pid_ns) = Layout::from_identity(&identity, len)?;
+    let (layout, namespaces) = Layout::from_identity(&identity, len)?;
     let fd = OwnedFd::from(file);
     let map = Mapping::new(fd.as_fd(), layout.total)?;
     Ok(OpenedSegment {
         fd,
         map,
         layout,
-        pid_ns,
+        namespaces,
     })
 }
 
@@ -376,15 +376,21 @@ pub(crate) fn unlink(bare_name: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// This process's PID namespace, or the unknown (zero) one when `/proc`
-/// cannot tell.
-pub(crate) fn own_pid_namespace() -> PidNamespace {
-    std::fs::metadata("/proc/self/ns/pid")
-        .map(|m| PidNamespace {
-            dev: m.dev(),
-            ino: m.ino(),
-        })
-        .unwrap_or_default()
+/// This process's PID and time namespaces; unknown (zero) ones where
+/// `/proc` cannot tell (no `/proc`, or a kernel without time namespaces).
+pub(crate) fn own_namespaces() -> Namespaces {
+    let ns = |path| {
+        std::fs::metadata(path)
+            .map(|m| Namespace {
+                dev: m.dev(),
+                ino: m.ino(),
+            })
+            .unwrap_or_default()
+    };
+    Namespaces {
+        pid: ns("/proc/self/ns/pid"),
+        time: ns("/proc/self/ns/time"),
+    }
 }
 
 #[cfg(test)]

@@ -20,8 +20,8 @@
 //!   once, and each producer thread's messages arrive in the order it pushed
 //!   them.
 //! - **Linux only** (it relies on futexes, `memfd_create`, `O_TMPFILE` and
-//!   `/proc`). Every process must see the same PID namespace (one container,
-//!   or the host).
+//!   `/proc`). Every process must be in the same PID and time namespaces
+//!   (one container, or the host): opening a segment from others is refused.
 //!
 //! # Using it
 //!
@@ -54,7 +54,9 @@
 //! `try_pop_many_with`, ...) claim many slots in one atomic step. Pops can
 //! hand a message to a closure ([`ShmQueue::try_pop_with`]) that copies it
 //! exactly once, straight from the shared memory into a buffer of its
-//! choosing. A task counter in the segment ([`ShmQueue::add_tasks`],
+//! choosing, and [`ShmQueue::wait_for_message_deadline`] waits for a message
+//! without taking it, for callers that must not run that closure while they
+//! wait (a Python binding, without the GIL). A task counter in the segment ([`ShmQueue::add_tasks`],
 //! [`ShmQueue::task_done`], [`ShmQueue::join_deadline`]) supports
 //! `JoinableQueue`-style joins across processes.
 //!
@@ -130,6 +132,8 @@ mod layout;
 mod liveness;
 #[cfg(not(loom))]
 mod map;
+mod message;
+mod options;
 mod participants;
 mod queue;
 mod recovery;
@@ -141,7 +145,9 @@ mod words;
 
 pub use error::{OpenError, ShmError};
 pub use layout::{LAYOUT_VERSION, MAX_CAPACITY, MAX_MESSAGE_SIZE, MAX_PARTICIPANTS};
+pub use message::Message;
+pub use options::{ShmOptions, DEFAULT_MAX_PARTICIPANTS};
 #[cfg(feature = "test-hooks")]
 #[doc(hidden)]
 pub use queue::PausePoint;
-pub use queue::{Message, ShmOptions, ShmQueue, DEFAULT_MAX_PARTICIPANTS};
+pub use queue::ShmQueue;

@@ -73,44 +73,76 @@ pub(crate) fn recover_dead(seg: &Segment, me: ProcessId) -> usize {
 /// dead (or its word damaged). `me` is the recovering process. Returns
 /// whether this call did it (`false`: the word changed, someone else did).
 pub(crate) fn recover(seg: &Segment, index: EntryIndex, seen: u64, me: ProcessId) -> bool {
-    let Some(mine) = Ident::Recovering(me).encode() else {
-        return false;
-    };
-    let Some(owner) = Owner::of_index(index.get()) else {
-        return false;
-    };
-    let entry = seg.entry(index);
-    // Acquire: after the liveness check that found the holder dead, and so
-    // (through /proc or the model's flag) after everything it did.
-    if entry
-        .ident
-        .compare_exchange(seen, mine, Ordering::AcqRel, Ordering::Relaxed)
-        .is_err()
-    {
-        return false;
+    match Recovery::begin(seg, index, seen, me) {
+        Some(recovery) => {
+            recovery.finish();
+            true
+        }
+        None => false,
     }
-    let ring = Ring::new(seg);
-    ring.clear_owner(owner);
-    ring.reclaim_all(owner);
-    for side in Side::ALL {
-        // AcqRel: a concurrent recoverer (after a takeover) sees the zero.
-        let share = entry.sleepers[side as usize].swap(0, Ordering::AcqRel);
-        if share > 0 {
-            let (sleepers, _) = seg.waiters(side);
-            // Relaxed: a count; saturating, because a damaged count must not
-            // wrap into a huge one.
-            let _ = sleepers.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                Some(n.saturating_sub(share))
-            });
+}
+
+/// A recovery under way: the entry is taken (step 1); [`finish`](Self::finish)
+/// does the rest. Split so that crash tests can stop a recoverer in between.
+pub(crate) struct Recovery<'a> {
+    seg: &'a Segment,
+    index: EntryIndex,
+    owner: Owner,
+    mine: u64,
+}
+
+impl<'a> Recovery<'a> {
+    /// Takes entry `index` from the word `seen` for recoverer `me`; `None`
+    /// if the word changed meanwhile (someone else recovers it, or it was
+    /// never dead).
+    pub(crate) fn begin(
+        seg: &'a Segment,
+        index: EntryIndex,
+        seen: u64,
+        me: ProcessId,
+    ) -> Option<Self> {
+        let mine = Ident::Recovering(me).encode()?;
+        let owner = Owner::of_index(index.get())?;
+        // Acquire: after the liveness check that found the holder dead, and
+        // so (through /proc or the model's flag) after everything it did.
+        seg.entry(index)
+            .ident
+            .compare_exchange(seen, mine, Ordering::AcqRel, Ordering::Relaxed)
+            .ok()?;
+        Some(Self {
+            seg,
+            index,
+            owner,
+            mine,
+        })
+    }
+
+    /// Steps 2 to 5; see the module docs.
+    pub(crate) fn finish(self) {
+        let seg = self.seg;
+        let entry = seg.entry(self.index);
+        let ring = Ring::new(seg);
+        ring.clear_owner(self.owner);
+        ring.reclaim_all(self.owner);
+        for side in Side::ALL {
+            // AcqRel: a concurrent recoverer (after a takeover) sees the zero.
+            let share = entry.sleepers[side as usize].swap(0, Ordering::AcqRel);
+            if share > 0 {
+                let (sleepers, _) = seg.waiters(side);
+                // Relaxed: a count; saturating, because a damaged count must
+                // not wrap into a huge one.
+                let _ = sleepers.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    Some(n.saturating_sub(share))
+                });
+            }
+        }
+        // Release: everything above happens before the entry's next holder
+        // attaches (with Acquire).
+        let _ = entry
+            .ident
+            .compare_exchange(self.mine, 0, Ordering::Release, Ordering::Relaxed);
+        for side in Side::ALL {
+            wait::notify(seg, side, true);
         }
     }
-    // Release: everything above happens before the entry's next holder
-    // attaches (with Acquire).
-    let _ = entry
-        .ident
-        .compare_exchange(mine, 0, Ordering::Release, Ordering::Relaxed);
-    for side in Side::ALL {
-        wait::notify(seg, side, true);
-    }
-    true
 }

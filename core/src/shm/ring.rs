@@ -143,6 +143,7 @@ pub(crate) struct Ring<'a> {
 }
 
 impl<'a> Ring<'a> {
+    #[inline]
     pub(crate) fn new(seg: &'a Segment) -> Self {
         Self {
             seg,
@@ -343,7 +344,10 @@ impl<'a> Ring<'a> {
         }
     }
 
-    /// Claims up to `max` (at least 1) ready messages at `head` for `me`.
+    /// Claims up to `max` ready messages at `head` for `me`. With `max` 0
+    /// it claims nothing: `Claimed` with a count of 0 then says a message
+    /// is ready at `head` (everything else, stalls and skips included,
+    /// works as for a claim).
     ///
     /// # Errors
     ///
@@ -359,6 +363,13 @@ impl<'a> Ring<'a> {
             let index = self.index(start)?;
             let word = self.load_slot(index);
             if word == SlotWord::full(start) {
+                if max == 0 {
+                    return Ok(Attempt::Claimed(Claim {
+                        start,
+                        first: index,
+                        count: 0,
+                    }));
+                }
                 let (end, count) = self.count_ready(start, max, SlotWord::full)?;
                 self.record_pop_claim(head);
                 let claimed = IndexWord::new(end, me, false);

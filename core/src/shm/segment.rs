@@ -11,10 +11,13 @@
 //!
 //! Another process can write any word at any time. Everything this process
 //! reads or writes in the segment is therefore an atomic access, message
-//! bytes included (they are copied 8 bytes at a time with relaxed atomic
-//! loads and stores): no plain load can race with a peer's store, so a
-//! racing or hostile peer can change the *values* this process sees, never
-//! make its accesses undefined behaviour. No reference to shared bytes other
+//! bytes included: a slot's message area is a whole number of aligned
+//! 8-byte words, always accessed as `AtomicU64` (relaxed; the slot word's
+//! Release and Acquire order them), with a message's parts assembled into
+//! words before they are stored. So every location has one access size,
+//! no plain load can race with a peer's store, and a racing or hostile
+//! peer can change the *values* this process sees, never make its accesses
+//! undefined behaviour. No reference to shared bytes other
 //! than these atomics is ever created. The values are then checked before
 //! use (see `ring.rs`): a length is compared with the maximum message size,
 //! a position's index with the capacity, an owner with the participant table.
@@ -76,8 +79,6 @@ impl Segment {
 
 #[cfg(not(loom))]
 mod mapped {
-    use std::sync::atomic::AtomicU8;
-
     use super::super::layout::{self, Layout};
     use super::super::map::Mapping;
     use super::super::wait::Epoch;
@@ -100,6 +101,7 @@ mod mapped {
             Self { map, layout }
         }
 
+        #[inline]
         pub(crate) fn layout(&self) -> &Layout {
             &self.layout
         }
@@ -129,22 +131,26 @@ mod mapped {
             unsafe { &*self.map.as_ptr().add(offset).cast::<A>() }
         }
 
+        #[inline]
         pub(crate) fn tail(&self) -> &AtomicU64 {
             // SAFETY: a fixed, 8-aligned offset inside the header page.
             unsafe { self.at(layout::OFF_TAIL) }
         }
 
+        #[inline]
         pub(crate) fn head(&self) -> &AtomicU64 {
             // SAFETY: a fixed, 8-aligned offset inside the header page.
             unsafe { self.at(layout::OFF_HEAD) }
         }
 
+        #[inline]
         pub(crate) fn unfinished(&self) -> &AtomicU64 {
             // SAFETY: a fixed, 8-aligned offset inside the header page.
             unsafe { self.at(layout::OFF_TASKS) }
         }
 
         /// The sleeper count and futex word of one kind of waiter.
+        #[inline]
         pub(crate) fn waiters(&self, side: Side) -> (&AtomicU32, Epoch<'_>) {
             let at = match side {
                 Side::Pop => layout::OFF_POP_WAITERS,
@@ -156,6 +162,7 @@ mod mapped {
             unsafe { (self.at(at), Epoch::new(self.at(at + 4))) }
         }
 
+        #[inline]
         pub(crate) fn entry(&self, index: EntryIndex) -> Entry<'_> {
             let at = self.layout.entry_at(index.get());
             // SAFETY: `EntryIndex` is below `participants`, so the 64-byte
@@ -173,19 +180,23 @@ mod mapped {
             }
         }
 
+        #[inline]
         pub(crate) fn slot_word(&self, index: SlotIndex) -> &AtomicU64 {
             // SAFETY: `SlotIndex` is below `capacity`, so the slot lies inside
             // the slot array; slots are 64-aligned.
             unsafe { self.at(self.layout.slot_at(index.get()) + layout::SLOT_WORD) }
         }
 
+        #[inline]
         fn slot_len(&self, index: SlotIndex) -> &AtomicU32 {
             // SAFETY: as in `slot_word`; the length is 8 bytes in.
             unsafe { self.at(self.layout.slot_at(index.get()) + layout::SLOT_LEN) }
         }
 
-        /// The first byte of a slot's message area, `max_message` bytes long
-        /// and 8-aligned.
+        /// The first byte of a slot's message area: 8-aligned, and a whole
+        /// number of 8-byte words long (at least `max_message` bytes, as the
+        /// stride is `16 + max_message` rounded up to 64).
+        #[inline]
         fn data(&self, index: SlotIndex) -> *mut u8 {
             let at = self.layout.slot_at(index.get()) + layout::SLOT_DATA;
             // SAFETY: in bounds, as in `slot_word`: the message area ends
@@ -201,19 +212,27 @@ mod mapped {
         /// The caller must own the slot (have claimed its position for a
         /// push and not published it), so that no correct participant
         /// touches its message area meanwhile.
+        #[inline]
         pub(crate) unsafe fn write_message(&self, index: SlotIndex, parts: &[&[u8]]) {
-            let data = self.data(index);
-            let mut at = 0;
+            let mut words = WordWriter {
+                next: self.data(index).cast::<AtomicU64>(),
+                pending: [0; 8],
+                filled: 0,
+            };
+            let mut total = 0;
             for part in parts {
-                debug_assert!(at + part.len() <= self.layout.max_message);
-                // SAFETY: `at + part.len() <= max_message`, checked by the
-                // caller's `TooLarge` test, so the range is inside the area.
-                unsafe { store_bytes(data.add(at), part) };
-                at += part.len();
+                debug_assert!(total + part.len() <= self.layout.max_message);
+                // SAFETY: the parts together fit in `max_message` bytes,
+                // checked by the caller's `TooLarge` test, and the message
+                // area is `max_message` rounded up to whole words.
+                unsafe { words.write(part) };
+                total += part.len();
             }
+            // SAFETY: as above.
+            unsafe { words.finish() };
             // Relaxed: the Release store of the slot word publishes it.
             self.slot_len(index)
-                .store(at as u32, std::sync::atomic::Ordering::Relaxed);
+                .store(total as u32, std::sync::atomic::Ordering::Relaxed);
         }
 
         /// The length a slot's writer stored: unchecked, as another process
@@ -223,6 +242,7 @@ mod mapped {
         ///
         /// The caller must own the slot (have claimed its position for a
         /// pop and not released it).
+        #[inline]
         pub(crate) unsafe fn message_len(&self, index: SlotIndex) -> u32 {
             // Relaxed: ordered after the writer's store by the Acquire load
             // of the slot word that preceded the claim.
@@ -236,75 +256,128 @@ mod mapped {
         ///
         /// The caller must own the slot, as for [`message_len`](Self::message_len),
         /// and `out.len()` must not exceed `max_message`.
+        #[inline]
         pub(crate) unsafe fn read_message(&self, index: SlotIndex, out: &mut [MaybeUninit<u8>]) {
             debug_assert!(out.len() <= self.layout.max_message);
-            // SAFETY: `out.len() <= max_message`, so the range is inside the
-            // slot's message area.
-            unsafe { load_bytes(self.data(index), out) }
+            // SAFETY: `out.len() <= max_message`, so the words that cover it
+            // are inside the slot's message area.
+            unsafe { load_words(self.data(index).cast::<AtomicU64>(), out) }
         }
     }
 
-    /// Stores `src` at `dst` with relaxed atomic stores, 8 bytes at a time
-    /// where `dst` is 8-aligned.
-    ///
-    /// # Safety
-    ///
-    /// `dst..dst + src.len()` must lie inside the mapping.
-    unsafe fn store_bytes(dst: *mut u8, src: &[u8]) {
-        let head = dst.align_offset(8).min(src.len());
-        let (first, rest) = src.split_at(head);
-        let chunks = rest.chunks_exact(8);
-        let tail = chunks.remainder();
-        for (i, &b) in first.iter().enumerate() {
-            // SAFETY: in bounds by the caller's contract; any address is
-            // aligned for `AtomicU8`.
-            unsafe { (*dst.add(i).cast::<AtomicU8>()).store(b, Relaxed) };
-        }
-        let mut at = head;
-        for chunk in chunks {
-            let word = u64::from_ne_bytes(chunk.try_into().expect("8-byte chunk"));
-            // SAFETY: in bounds by the caller's contract, and `dst + at` is
-            // 8-aligned: `head` aligned it and every step adds 8.
-            unsafe { (*dst.add(at).cast::<AtomicU64>()).store(word, Relaxed) };
-            at += 8;
-        }
-        for (i, &b) in tail.iter().enumerate() {
-            // SAFETY: in bounds by the caller's contract.
-            unsafe { (*dst.add(at + i).cast::<AtomicU8>()).store(b, Relaxed) };
-        }
+    /// Writes a message into a slot's message area as whole aligned 8-byte
+    /// words, so that every access to the area is an `AtomicU64` of one
+    /// size and alignment: parts that do not end on a word boundary are
+    /// assembled in `pending` first. Bytes of the last word past the
+    /// message are zero.
+    struct WordWriter {
+        /// The next word to store.
+        next: *const AtomicU64,
+        /// Bytes of the next word received so far.
+        pending: [u8; 8],
+        filled: usize,
     }
 
-    /// Loads `out.len()` bytes from `src` with relaxed atomic loads, 8 at a
-    /// time where `src` is 8-aligned.
-    ///
-    /// # Safety
-    ///
-    /// `src..src + out.len()` must lie inside the mapping.
-    unsafe fn load_bytes(src: *const u8, out: &mut [MaybeUninit<u8>]) {
-        let head = src.align_offset(8).min(out.len());
-        let (first, rest) = out.split_at_mut(head);
-        for (i, b) in first.iter_mut().enumerate() {
-            // SAFETY: in bounds by the caller's contract.
-            b.write(unsafe { (*src.add(i).cast::<AtomicU8>()).load(Relaxed) });
-        }
-        let mut at = head;
-        let mut chunks = rest.chunks_exact_mut(8);
-        for chunk in &mut chunks {
-            // SAFETY: in bounds and 8-aligned, as in `store_bytes`.
-            let word = unsafe { (*src.add(at).cast::<AtomicU64>()).load(Relaxed) };
-            for (dst, b) in chunk.iter_mut().zip(word.to_ne_bytes()) {
-                dst.write(b);
+    impl WordWriter {
+        /// Appends `src`.
+        ///
+        /// # Safety
+        ///
+        /// The words this call and `finish` store (the message so far, plus
+        /// `src`, rounded up to whole words) must lie in the message area.
+        #[inline]
+        unsafe fn write(&mut self, mut src: &[u8]) {
+            if self.filled > 0 {
+                let take = (8 - self.filled).min(src.len());
+                self.pending[self.filled..self.filled + take].copy_from_slice(&src[..take]);
+                self.filled += take;
+                src = &src[take..];
+                if self.filled < 8 {
+                    return;
+                }
+                // SAFETY: within the area, by the caller's contract.
+                unsafe { self.store(u64::from_ne_bytes(self.pending)) };
+                self.filled = 0;
             }
-            at += 8;
+            let mut chunks = src.chunks_exact(8);
+            for chunk in &mut chunks {
+                // SAFETY: within the area, by the caller's contract.
+                unsafe { self.store(u64::from_ne_bytes(chunk.try_into().expect("8 bytes"))) };
+            }
+            let rest = chunks.remainder();
+            if !rest.is_empty() {
+                self.pending = [0; 8];
+                self.pending[..rest.len()].copy_from_slice(rest);
+            }
+            self.filled = rest.len();
         }
-        for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
-            // SAFETY: in bounds by the caller's contract.
-            b.write(unsafe { (*src.add(at + i).cast::<AtomicU8>()).load(Relaxed) });
+
+        /// Stores the last, partial word.
+        ///
+        /// # Safety
+        ///
+        /// As for [`write`](Self::write).
+        #[inline]
+        unsafe fn finish(mut self) {
+            if self.filled > 0 {
+                // SAFETY: within the area, by the caller's contract.
+                unsafe { self.store(u64::from_ne_bytes(self.pending)) };
+            }
+        }
+
+        /// # Safety
+        ///
+        /// `next` must be a word of the message area.
+        #[inline(always)]
+        unsafe fn store(&mut self, word: u64) {
+            // SAFETY: `next` is an aligned word of the mapping, by the
+            // caller's contract.
+            unsafe { (*self.next).store(word, Relaxed) };
+            // SAFETY: one word further; only dereferenced if the caller's
+            // contract covers it.
+            self.next = unsafe { self.next.add(1) };
         }
     }
 
-    // Relaxed for the bytes: the slot word's Release store and Acquire load
-    // order them; the atomics only keep a racing peer from causing UB.
+    /// Loads `out.len()` bytes from the words at `src` with relaxed,
+    /// aligned 8-byte atomic loads; of the last word only the bytes needed.
+    ///
+    /// # Safety
+    ///
+    /// The `out.len()` bytes at `src`, rounded up to whole words, must lie
+    /// inside the mapping, and `src` must be 8-aligned.
+    #[inline]
+    unsafe fn load_words(src: *const AtomicU64, out: &mut [MaybeUninit<u8>]) {
+        let mut chunks = out.chunks_exact_mut(8);
+        let mut at = src;
+        for chunk in &mut chunks {
+            // SAFETY: an aligned word in bounds, by the caller's contract.
+            let word = unsafe { (*at).load(Relaxed) };
+            // SAFETY: `chunk` is 8 writable bytes; `[u8; 8]` needs no
+            // alignment.
+            unsafe {
+                chunk
+                    .as_mut_ptr()
+                    .cast::<[u8; 8]>()
+                    .write(word.to_ne_bytes())
+            };
+            // SAFETY: the next word; dereferenced only while in bounds.
+            at = unsafe { at.add(1) };
+        }
+        let rest = chunks.into_remainder();
+        if !rest.is_empty() {
+            // SAFETY: the last, partial word is in bounds: the caller's
+            // range is rounded up to whole words.
+            let word = unsafe { (*at).load(Relaxed) }.to_ne_bytes();
+            for (o, b) in rest.iter_mut().zip(word) {
+                o.write(b);
+            }
+        }
+    }
+
+    // Relaxed for the message words: the slot word's Release CAS and
+    // Acquire load order them; the atomics only keep a racing peer from
+    // causing undefined behaviour.
     use std::sync::atomic::Ordering::Relaxed;
 
     #[cfg(test)]
@@ -312,20 +385,32 @@ mod mapped {
         use super::*;
 
         #[test]
-        fn byte_copies_round_trip_at_every_alignment_and_length() {
-            let mut area = vec![0u64; 8];
-            let base = area.as_mut_ptr().cast::<u8>();
-            for start in 0..8 {
-                for len in 0..40 {
-                    let src: Vec<u8> = (0..len as u8).map(|b| b.wrapping_mul(7) + 1).collect();
-                    // SAFETY: start + len <= 47 < 64 bytes of `area`.
-                    unsafe { store_bytes(base.add(start), &src) };
+        fn messages_round_trip_whatever_their_parts() {
+            let mut area = [const { AtomicU64::new(u64::MAX) }; 8];
+            let base = area.as_mut_ptr();
+            for len in 0..=64usize {
+                let msg: Vec<u8> = (0..len as u8).map(|b| b.wrapping_mul(7) + 1).collect();
+                for split in [0, 1, 3, 8, 9, len / 2, len] {
+                    let (a, rest) = msg.split_at(split.min(len));
+                    let (b, c) = rest.split_at(rest.len() / 3);
+                    let mut w = WordWriter {
+                        next: base,
+                        pending: [0; 8],
+                        filled: 0,
+                    };
+                    // SAFETY: at most 64 bytes, the 8 words of `area`.
+                    unsafe {
+                        for part in [a, b, c] {
+                            w.write(part);
+                        }
+                        w.finish();
+                    }
                     let mut out = vec![MaybeUninit::new(0u8); len];
-                    // SAFETY: as above.
-                    unsafe { load_bytes(base.add(start), &mut out) };
-                    // SAFETY: `load_bytes` wrote every element.
+                    // SAFETY: as above; `area` is 8-aligned.
+                    unsafe { load_words(base, &mut out) };
+                    // SAFETY: `load_words` wrote every element.
                     let out: Vec<u8> = out.iter().map(|b| unsafe { b.assume_init() }).collect();
-                    assert_eq!(out, src, "start {start} len {len}");
+                    assert_eq!(out, msg, "len {len} split {split}");
                 }
             }
         }

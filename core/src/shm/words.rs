@@ -60,6 +60,7 @@ pub(crate) struct Pos(u64);
 
 impl Pos {
     /// The position with these low 52 bits.
+    #[inline]
     pub(crate) const fn new(raw: u64) -> Self {
         Self(raw & POS_MASK)
     }
@@ -74,6 +75,7 @@ impl Owner {
     pub(crate) const NONE: Self = Self(0);
 
     /// The owner for participant table entry `index`, if it fits the field.
+    #[inline]
     pub(crate) fn of_index(index: usize) -> Option<Self> {
         u16::try_from(index + 1)
             .ok()
@@ -83,15 +85,18 @@ impl Owner {
 
     /// The participant table entry this owner names, if any. It may still
     /// be out of the table's range: the caller checks.
+    #[inline]
     pub(crate) fn index(self) -> Option<usize> {
         (self.0 as usize).checked_sub(1)
     }
 
     #[cfg_attr(loom, allow(dead_code))]
+    #[inline]
     pub(crate) const fn raw(self) -> u16 {
         self.0
     }
 
+    #[inline]
     const fn from_bits(bits: u64) -> Self {
         Self((bits & OWNER_MASK) as u16)
     }
@@ -111,44 +116,54 @@ pub(crate) enum State {
 pub(crate) struct SlotWord(u64);
 
 impl SlotWord {
+    #[inline]
     pub(crate) const fn from_raw(raw: u64) -> Self {
         Self(raw)
     }
 
+    #[inline]
     pub(crate) const fn new(state: State, seq: Pos, owner: Owner) -> Self {
         Self(((state as u64) << STATE_SHIFT) | ((owner.0 as u64) << OWNER_SHIFT) | seq.0)
     }
 
     /// Free for the push at `seq`.
+    #[inline]
     pub(crate) const fn empty(seq: Pos) -> Self {
         Self::new(State::Empty, seq, Owner::NONE)
     }
 
     /// Holds the message pushed at `seq`.
+    #[inline]
     pub(crate) const fn full(seq: Pos) -> Self {
         Self::new(State::Full, seq, Owner::NONE)
     }
 
+    #[inline]
     pub(crate) const fn writing(seq: Pos, owner: Owner) -> Self {
         Self::new(State::Writing, seq, owner)
     }
 
+    #[inline]
     pub(crate) const fn reading(seq: Pos, owner: Owner) -> Self {
         Self::new(State::Reading, seq, owner)
     }
 
+    #[inline]
     pub(crate) const fn raw(self) -> u64 {
         self.0
     }
 
+    #[inline]
     pub(crate) const fn seq(self) -> Pos {
         Pos(self.0 & POS_MASK)
     }
 
+    #[inline]
     pub(crate) const fn owner(self) -> Owner {
         Owner::from_bits(self.0 >> OWNER_SHIFT)
     }
 
+    #[inline]
     pub(crate) const fn state(self) -> State {
         match self.0 >> STATE_SHIFT {
             0 => State::Empty,
@@ -164,32 +179,39 @@ impl SlotWord {
 pub(crate) struct IndexWord(u64);
 
 impl IndexWord {
+    #[inline]
     pub(crate) const fn from_raw(raw: u64) -> Self {
         Self(raw)
     }
 
+    #[inline]
     pub(crate) const fn new(pos: Pos, owner: Owner, closed: bool) -> Self {
         let closed = if closed { CLOSED_BIT } else { 0 };
         Self(closed | ((owner.0 as u64) << OWNER_SHIFT) | pos.0)
     }
 
+    #[inline]
     pub(crate) const fn raw(self) -> u64 {
         self.0
     }
 
+    #[inline]
     pub(crate) const fn pos(self) -> Pos {
         Pos(self.0 & POS_MASK)
     }
 
+    #[inline]
     pub(crate) const fn owner(self) -> Owner {
         Owner::from_bits(self.0 >> OWNER_SHIFT)
     }
 
+    #[inline]
     pub(crate) const fn closed(self) -> bool {
         self.0 & CLOSED_BIT != 0
     }
 
     /// The same word with another owner.
+    #[inline]
     pub(crate) const fn with_owner(self, owner: Owner) -> Self {
         Self::new(self.pos(), owner, self.closed())
     }
@@ -205,11 +227,13 @@ impl IndexWord {
 pub(crate) struct SlotIndex(usize);
 
 impl SlotIndex {
+    #[inline]
     pub(crate) const fn get(self) -> usize {
         self.0
     }
 
     /// Every index of a ring of `capacity` slots, in order.
+    #[inline]
     pub(crate) fn all(capacity: usize) -> impl Iterator<Item = Self> {
         (0..capacity).map(Self)
     }
@@ -230,6 +254,7 @@ pub(crate) struct Geometry {
 impl Geometry {
     /// The geometry of a ring of `capacity` slots, if the positions can
     /// encode it (at least two laps must fit in 52 bits).
+    #[inline]
     pub(crate) fn new(capacity: u64) -> Option<Self> {
         let one_lap = capacity.checked_next_power_of_two()?;
         (capacity > 0 && one_lap <= 1 << (POS_BITS - 2)).then_some(Self {
@@ -238,6 +263,7 @@ impl Geometry {
         })
     }
 
+    #[inline]
     pub(crate) const fn capacity(self) -> u64 {
         self.cap
     }
@@ -309,6 +335,7 @@ impl Geometry {
     /// How many positions lie from `from` up to `to`, clamped to
     /// `0..=capacity` (corrupt or inconsistent words give a clamped value,
     /// never a panic).
+    #[inline]
     pub(crate) fn distance(self, from: Pos, to: Pos) -> u64 {
         if !self.before(from, to) {
             return 0;
