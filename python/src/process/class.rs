@@ -441,20 +441,23 @@ impl ProcessQueue {
         let patience = Patience::read(block.0, timeout)?;
         let py = slf.py();
         let queue = &slf.get().queue;
-        let messages = queue.pop_batch(py, max, patience)?;
+        let mut messages = queue.pop_batch(py, max, patience)?.into_iter();
         let mut objs = Vec::with_capacity(messages.len());
-        for (i, data) in messages.iter().enumerate() {
-            match codec::loads(data) {
+        // Each message is released as soon as it is unpickled, so a batch
+        // of large messages does not hold two copies of itself at once.
+        while let Some(data) = messages.next() {
+            match codec::loads(&data) {
                 Ok(obj) => objs.push(obj),
                 Err(err) if objs.is_empty() => {
                     // The first message raises now; keep the rest.
-                    queue.keep_leftover(messages[i + 1..].iter().map(|m| m.as_bytes().to_vec()));
+                    queue.keep_leftover(messages.map(|m| m.as_bytes().to_vec()));
                     return Err(err);
                 }
                 Err(_) => {
                     // Return what came before; keep the failing message
                     // (the next get raises for it) and the rest.
-                    queue.keep_leftover(messages[i..].iter().map(|m| m.as_bytes().to_vec()));
+                    let rest = std::iter::once(data).chain(messages);
+                    queue.keep_leftover(rest.map(|m| m.as_bytes().to_vec()));
                     break;
                 }
             }
@@ -583,6 +586,12 @@ impl ProcessQueue {
     }
 }
 
+/// The most bytes of pickles `put_many` holds before pushing them: well
+/// under glibc's default trim threshold (128 KiB), so that a batch of large
+/// objects does not make `free` return the heap to the system, and the next
+/// batch fault it back in, each time.
+const CHUNK_BYTES: usize = 64 * 1024;
+
 /// Checks a `max_items` argument.
 fn batch_size(max_items: isize) -> PyResult<usize> {
     match usize::try_from(max_items) {
@@ -594,8 +603,9 @@ fn batch_size(max_items: isize) -> PyResult<usize> {
 }
 
 /// Encodes the items of an iterable with `encode` and pushes them in
-/// chunks. When encoding or iterating fails, the items before are pushed,
-/// then the error propagates.
+/// chunks of up to [`CHUNK`] messages or [`CHUNK_BYTES`] bytes. When
+/// encoding or iterating fails, the items before are pushed, then the
+/// error propagates.
 fn put_in_chunks<'py>(
     py: Python<'py>,
     queue: &Transfer,
@@ -604,19 +614,22 @@ fn put_in_chunks<'py>(
     mut encode: impl FnMut(&Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>>,
 ) -> PyResult<()> {
     let mut chunk: Vec<Bound<'py, PyBytes>> = Vec::with_capacity(CHUNK);
-    let flush = |chunk: &mut Vec<Bound<'py, PyBytes>>| {
+    let mut chunk_bytes = 0;
+    let flush = |chunk: &mut Vec<Bound<'py, PyBytes>>, chunk_bytes: &mut usize| {
         let views: Vec<&[u8]> = chunk.iter().map(|b| b.as_bytes()).collect();
         let result = queue.push_batch(py, &views, patience);
         chunk.clear();
+        *chunk_bytes = 0;
         result
     };
     let mut failure = None;
     for item in items.try_iter()? {
         match item.and_then(|item| encode(&item)) {
             Ok(data) => {
+                chunk_bytes += data.as_bytes().len();
                 chunk.push(data);
-                if chunk.len() == CHUNK {
-                    flush(&mut chunk)?;
+                if chunk.len() == CHUNK || chunk_bytes >= CHUNK_BYTES {
+                    flush(&mut chunk, &mut chunk_bytes)?;
                 }
             }
             Err(err) => {
@@ -626,7 +639,7 @@ fn put_in_chunks<'py>(
         }
     }
     if !chunk.is_empty() {
-        flush(&mut chunk)?;
+        flush(&mut chunk, &mut chunk_bytes)?;
     }
     match failure {
         Some(err) => Err(err),
