@@ -79,6 +79,20 @@ test-cpython-queue: build-python
 	done; \
 	echo; echo "test_queue summary:"; printf "%s" "$$summary"
 
-bench-python: build-python
+# The peers of the process-queue benchmark, installed into the virtualenv.
+# One that cannot be installed (no wheel for this platform, no network) is
+# left out, and the benchmark says so.
+PY_BENCH_PEERS := faster-fifo iceoryx2
+PY_PEERS_STAMP := $(PY_VENV)/.ringq-bench-peers
+
+$(PY_PEERS_STAMP): $(PY_VENV_STAMP)
+	for peer in $(PY_BENCH_PEERS); do \
+		$(PY) -m pip install --quiet --disable-pip-version-check $$peer || \
+			echo "bench-python: could not install $$peer; the process benchmark runs without it"; \
+	done
+	touch $@
+
+bench-python: build-python $(PY_PEERS_STAMP)
 	cd $(ROOT) && $(PY) benches/python/bench_queues.py --out $(ROOT)/benches/results/python.png
 	cd $(ROOT) && $(PY) benches/python/bench_lifo_priority.py
+	cd $(ROOT) && $(PY) benches/python/bench_process.py --json $(ROOT)/benches/results/python_process.json
