@@ -85,6 +85,8 @@ HEADER_SIZE = HEADER.size
 HANG_GUARD_S = 300.0
 # A consumer that sees nothing for this long reports the case as failed.
 STALL_S = 30.0
+# How often a peer's failed measurement is tried before the peer is dropped.
+PEER_TRIES = 3
 IDLE_WAIT_S = 0.5
 CTX = multiprocessing.get_context("fork")
 
@@ -674,20 +676,25 @@ def main() -> int:
                 cases.append(Case(impl, size, producers, consumers, n))
 
     failed: dict[str, str] = {}
+    retried: dict[str, int] = {}
 
     def attempt(case: Case, run: Case) -> Optional[Sample]:
-        """Runs `run` for `case`; a peer that fails is reported and
-        dropped, a ringq failure stops the benchmark."""
+        """Runs `run` for `case`. A ringq failure stops the benchmark; a
+        peer's failed measurement is retried (PEER_TRIES in all), then the
+        peer is dropped from the run, and either is reported."""
         if case.impl.name in failed:
             return None
-        try:
-            return run_case(run)
-        except CaseFailed as exc:
-            if case.impl.ringq:
-                raise
-            failed[case.impl.name] = str(exc)
-            print(f"  {case.impl.name}: dropped from the run: {exc}", flush=True)
-            return None
+        for tries in range(1, PEER_TRIES + 1):
+            try:
+                return run_case(run)
+            except CaseFailed as exc:
+                if case.impl.ringq:
+                    raise
+                print(f"  {case.impl.name}: a measurement failed ({str(exc).splitlines()[-1]})", flush=True)
+                retried[case.impl.name] = retried.get(case.impl.name, 0) + 1
+                if tries == PEER_TRIES:
+                    failed[case.impl.name] = str(exc)
+        return None
 
     for case in cases:  # a shorter warm-up round
         unit = BATCH * case.producers
@@ -737,8 +744,11 @@ def main() -> int:
                         f" {row['median_consumer_cpu_ns_per_msg']:>9.0f} ns/msg {'':>15}"
                         f" {1e3 / row['median_ns_per_msg']:>7.2f}"
                     )
+    for name, count in retried.items():
+        if name not in failed:
+            print(f"\n  {name}: {count} measurement(s) failed and were run again")
     for name, why in failed.items():
-        print(f"\n  {name}: failed, left out: {why}")
+        print(f"\n  {name}: failed {PEER_TRIES} times in a row, left out: {why}")
     print("\n  * ringq.ProcessQueue (blocking consumers)")
     if rust:
         print(f"  ~ raw Rust and C API, from make bench-shm ({os.path.normpath(args.rust_json)}; a separate run)")
