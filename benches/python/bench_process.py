@@ -106,26 +106,15 @@ except ImportError:  # pragma: no cover - reported at start
 # Each implementation makes a shared object in this process (before the
 # fork), and gives each worker a producer or consumer end made from it
 # after the fork. A producer end has put(msg) and, for batches,
-# put_batch(msgs); flush() runs after its last message. A consumer end has
-# receive(out) that appends one or more messages to `out`, blocking.
+# put_batch(msgs); flush() runs after its last message. A consumer end is
+# a Receiver (below).
 
 
-def single_receiver(get: Callable[[], bytes], size: int) -> Callable[[list[bytes]], None]:
-    """receive(out) for a queue whose get() returns one message."""
-    if size <= KEEP_WHOLE:
-        return lambda out: out.append(get())
-    return lambda out: out.append(get()[:HEADER_SIZE])
-
-
-def batch_receiver(get_many: Callable[[int], list[bytes]], size: int) -> Callable[[list[bytes]], None]:
-    """receive(out) for a queue whose get_many(n) returns a list."""
-    if size <= KEEP_WHOLE:
-        return lambda out: out.extend(get_many(BATCH))
-
-    def receive(out: list[bytes]) -> None:
-        out += [m[:HEADER_SIZE] for m in get_many(BATCH)]
-
-    return receive
+# How a consumer end receives: ("one", get) where get() returns the next
+# message, or ("many", get_many) where get_many(BATCH) returns a list. The
+# loops in receive_until_end call them directly, so that the harness adds as
+# little as it can per message.
+Receiver = tuple[str, Callable[..., Any]]
 
 
 class Ends:
@@ -156,7 +145,7 @@ class MpQueueEnds(Ends):
         self.put = self.q.put
 
     def consumer(self) -> Any:
-        return single_receiver(self.q.get, self.size)
+        return ("one", self.q.get)
 
     def flush(self) -> None:
         # put() hands the message to a feeder thread; wait for it to reach
@@ -172,7 +161,7 @@ class MpSimpleQueueEnds(Ends):
         self.put = self.q.put
 
     def consumer(self) -> Any:
-        return single_receiver(self.q.get, self.size)
+        return ("one", self.q.get)
 
 
 class FasterFifoEnds(Ends):
@@ -184,7 +173,7 @@ class FasterFifoEnds(Ends):
 
     def consumer(self) -> Any:
         # get() blocks for up to 10 s by default, far longer than any wait here.
-        return single_receiver(self.q.get, self.size)
+        return ("one", self.q.get)
 
 
 class RingqEnds(Ends):
@@ -204,10 +193,10 @@ class RingqEnds(Ends):
     def consumer(self) -> Any:
         q = self.q
         if self.kind == "put/get":
-            return single_receiver(q.get, self.size)
+            return ("one", q.get)
         if self.kind == "bytes":
-            return single_receiver(q.get_bytes, self.size)
-        return batch_receiver(q.get_many if self.kind == "batch" else q.get_many_bytes, self.size)
+            return ("one", q.get_bytes)
+        return ("many", q.get_many if self.kind == "batch" else q.get_many_bytes)
 
 
 class Iceoryx2Ends(Ends):
@@ -285,26 +274,25 @@ class Iceoryx2Ends(Ends):
         subscriber = service.subscriber_builder().buffer_size(1024).create()
         listener = self._event(node).listener_builder().create() if self.blocking else None
         string_at = ctypes.string_at
-        keep = (node, service, subscriber, listener)
-        kept = self.size if self.size <= KEEP_WHOLE else HEADER_SIZE
+        self.consumer_ports = (node, service, subscriber, listener)
 
-        def receive(out: list[bytes]) -> None:
-            since = time.monotonic()
+        def get() -> bytes:
+            since = None
             while True:
                 sample = subscriber.receive()
-                if sample is None and time.monotonic() - since > STALL_S:
-                    raise RuntimeError(f"iceoryx2: no sample for {STALL_S:.0f} s")
                 if sample is not None:
                     # Copied out whole, as the others deliver it.
                     msg = string_at(sample.payload_ptr, sample.header.number_of_elements)
-                    out.append(msg if kept == len(msg) else msg[:kept])
                     sample.delete()
-                    return
+                    return msg
+                if since is None:
+                    since = time.monotonic()
+                elif time.monotonic() - since > STALL_S:
+                    raise RuntimeError(f"iceoryx2: no sample for {STALL_S:.0f} s")
                 if listener is not None:
                     listener.timed_wait(iox2.Duration.from_millis(100))
 
-        receive.keep = keep  # type: ignore[attr-defined]
-        return receive
+        return ("one", get)
 
 
 @dataclass(frozen=True)
@@ -360,18 +348,29 @@ class Sample:
 WARM_UP = 2048
 
 
-def receive_until_end(ends: Ends, receive: Callable[[list[bytes]], None], got: list[bytes]) -> None:
-    """Receives into `got` up to an end marker, which it removes. A batch
-    may hold the markers of other consumers too (they come after every
-    message): those go back into the queue."""
-    while True:
-        receive(got)
-        if got[-1] == END:
-            break
-    markers = 0
-    while got and got[-1] == END:
-        got.pop()
-        markers += 1
+def receive_until_end(ends: Ends, receiver: Receiver, got: list[bytes], whole: bool) -> None:
+    """Receives into `got` up to an end marker: each message whole, or its
+    header. A batch may hold the markers of other consumers too (they come
+    after every message): those go back into the queue."""
+    kind, get = receiver
+    append = got.append
+    markers = 1
+    if kind == "one" and whole:
+        while (msg := get()) != END:
+            append(msg)
+    elif kind == "one":
+        while (msg := get()) != END:
+            append(msg[:HEADER_SIZE])
+    else:
+        while True:
+            msgs = get(BATCH)
+            ended = msgs[-1] == END
+            if ended:
+                markers = msgs.count(END)
+                del msgs[-markers:]
+            got += msgs if whole else [m[:HEADER_SIZE] for m in msgs]
+            if ended:
+                break
     if markers > 1:
         back = ends.producer()
         for _ in range(markers - 1):
@@ -449,15 +448,16 @@ def producer_main(case: Case, ends: Ends, index: int, links: Links) -> None:
 
 @reporting_failures
 def consumer_main(case: Case, ends: Ends, index: int, links: Links) -> None:
-    receive = ends.consumer()
+    receiver = ends.consumer()
     got: list[bytes] = []
+    whole = case.size <= KEEP_WHOLE
     if case.impl.shared_memory:
-        receive_until_end(ends, receive, got)
+        receive_until_end(ends, receiver, got, True)
         got.clear()
     gc.disable()
     links.barrier.wait()
     cpu = time.process_time_ns()
-    receive_until_end(ends, receive, got)
+    receive_until_end(ends, receiver, got, whole)
     end = time.perf_counter_ns()
     cpu = time.process_time_ns() - cpu
     # Checked after the clock stops: each producer's messages in order, and
@@ -569,8 +569,7 @@ def idle_cpu_ns(impl: Impl) -> float:
     out = CTX.SimpleQueue()
 
     def wait() -> None:
-        receive = ends.consumer()
-        got: list[bytes] = []
+        ends.consumer()
         if isinstance(ends, (RingqEnds, MpQueueEnds, FasterFifoEnds)):
             try:  # the first call sets this process up; don't count it
                 ends.q.get_nowait()
@@ -589,13 +588,11 @@ def idle_cpu_ns(impl: Impl) -> float:
                 pass
         else:  # iceoryx2: receive() keeps waiting; give it a deadline
             deadline = time.monotonic() + IDLE_WAIT_S
-            keep = receive.keep  # type: ignore[attr-defined]
-            subscriber, listener = keep[2], keep[3]
+            subscriber, listener = ends.consumer_ports[2], ends.consumer_ports[3]  # type: ignore[attr-defined]
             while time.monotonic() < deadline:
                 if subscriber.receive() is None and listener is not None:
                     listener.timed_wait(iox2.Duration.from_millis(100))
         out.put(time.process_time_ns() - cpu)
-        del got
 
     p = CTX.Process(target=wait)
     p.start()
