@@ -63,6 +63,7 @@ import queue
 import select
 import statistics
 import struct
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -97,6 +98,8 @@ except ImportError:  # pragma: no cover - reported at start
 
 try:
     import iceoryx2 as iox2
+
+    iox2.set_log_level_from_env_or(iox2.LogLevel.Error)
 except ImportError:  # pragma: no cover - reported at start
     iox2 = None
 
@@ -212,10 +215,11 @@ class Iceoryx2Ends(Ends):
 
     def close(self) -> None:
         # Workers end with os._exit, without dropping their iceoryx2 ports:
-        # remove what their (now dead) nodes left in /dev/shm and /tmp.
-        for state in iox2.Node.list(iox2.ServiceType.Ipc, iox2.config.global_config()):
-            if isinstance(state, iox2.NodeState.Dead):
-                state._0.try_remove_stale_resources()
+        # remove what their (now dead) nodes left in /dev/shm and /tmp. In a
+        # fresh process: this one forks every worker and must not hold
+        # iceoryx2 state (after listing nodes once, it saw later dead ones
+        # as alive).
+        subprocess.run([sys.executable, "-c", IOX2_CLEANUP], check=False, timeout=HANG_GUARD_S)
 
     def _service(self, node: Any) -> Any:
         return (
@@ -293,6 +297,15 @@ class Iceoryx2Ends(Ends):
                     listener.timed_wait(iox2.Duration.from_millis(100))
 
         return ("one", get)
+
+
+IOX2_CLEANUP = """
+import iceoryx2 as iox2
+iox2.set_log_level_from_env_or(iox2.LogLevel.Error)
+for state in iox2.Node.list(iox2.ServiceType.Ipc, iox2.config.global_config()):
+    if isinstance(state, iox2.NodeState.Dead):
+        state._0.try_remove_stale_resources()
+"""
 
 
 @dataclass(frozen=True)
