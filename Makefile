@@ -2,6 +2,8 @@
 # Each area keeps its own recipes in a fragment next to its code:
 #   c-api/c-api.mk   the C library, its tests, example, benchmark and install
 #   python/python.mk the project virtualenv, the wheel, its tests and benchmark
+#   packaging/dist.mk release wheels and their tests, the crate's publish and
+#                    MSRV checks (each adds itself to make test)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -26,6 +28,7 @@ help:
 	@echo "make test    build everything and run every test (Rust, loom, stress, C, Python)"
 	@echo "make bench   build everything and run the benchmarks against the peers"
 	@echo "make install PREFIX=/usr/local   install the C library, header and ringq.pc"
+	@echo "make wheels  manylinux wheels for each CPython 3.9+ and the sdist, in dist/"
 	@echo
 	@echo "parts of make test:  lint test-rust test-doc test-loom test-stress test-c test-python"
 	@echo "parts of make bench: bench-rust bench-c bench-python"
@@ -77,3 +80,4 @@ clean:
 
 include c-api/c-api.mk
 include python/python.mk
+include packaging/dist.mk
