@@ -8,14 +8,16 @@
 #                     Rust on PATH, running tests/python against it
 #   make dist         every artifact in dist/; other fragments add theirs with
 #                     a line `dist: their-target`
+#   make test-msrv    each published crate checked with the oldest Rust its
+#                     manifest declares (rustup installs it when missing)
 #
-# make test runs test-wheels.
+# make test runs test-wheels and test-msrv.
 #
 # Override the interpreters with WHEEL_PYTHONS="/path/to/python3.12 ...".
 
-.PHONY: wheels test-wheels dist dist-tools
+.PHONY: wheels test-wheels test-msrv dist dist-tools
 
-test: test-wheels
+test: test-wheels test-msrv
 
 DIST_DIR := $(ROOT)/dist
 # The CPython versions a wheel is expected for; one that is missing here is
@@ -69,3 +71,7 @@ $(WHEEL_STAMP): $(WHEEL_INPUTS) $(DIST_TOOLS_STAMP)
 
 test-wheels: wheels
 	$(ROOT)/packaging/test-wheels.sh $(DIST_DIR) $(WHEEL_VENVS) $(ROOT)/tests/python $(WHEEL_PYTHONS)
+
+test-msrv: $(PY_VENV_STAMP)
+	$(ROOT)/packaging/test-msrv.sh $(ROOT) $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/msrv $(PY)
+
