@@ -10,14 +10,15 @@
 #                     a line `dist: their-target`
 #   make test-msrv    each published crate checked with the oldest Rust its
 #                     manifest declares (rustup installs it when missing)
+#   make test-publish cargo publish --dry-run for the ringq crate
 #
-# make test runs test-wheels and test-msrv.
+# make test runs test-wheels, test-msrv and test-publish.
 #
 # Override the interpreters with WHEEL_PYTHONS="/path/to/python3.12 ...".
 
-.PHONY: wheels test-wheels test-msrv dist dist-tools
+.PHONY: wheels test-wheels test-msrv test-publish dist dist-tools
 
-test: test-wheels test-msrv
+test: test-wheels test-msrv test-publish
 
 DIST_DIR := $(ROOT)/dist
 # The CPython versions a wheel is expected for; one that is missing here is
@@ -75,3 +76,7 @@ test-wheels: wheels
 test-msrv: $(PY_VENV_STAMP)
 	$(ROOT)/packaging/test-msrv.sh $(ROOT) $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/msrv $(PY)
 
+# Packages the crate as crates.io would get it and builds it from the
+# package. --allow-dirty: a work tree with uncommitted changes is checked too.
+test-publish:
+	$(CARGO) publish --dry-run --allow-dirty --quiet -p ringq
