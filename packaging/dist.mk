@@ -6,8 +6,9 @@
 #                     each CPython from 3.9 up that pyenv lists, and the sdist
 #   make test-wheels  each wheel in a fresh venv of its interpreter, without
 #                     Rust on PATH, running tests/python against it
-#   make dist         every artifact in dist/; other fragments add theirs with
-#                     a line `dist: their-target`
+#   make dist         every artifact in dist/: the wheels and the C archives
+#                     (c-api/c-api.mk's dist-c); a new kind of artifact joins
+#                     with a line `dist: its-target`
 #   make test-msrv    each published crate checked with the oldest Rust its
 #                     manifest declares (rustup installs it when missing)
 #   make test-publish cargo publish --dry-run for the ringq crate
@@ -48,7 +49,7 @@ $(DIST_TOOLS_STAMP): $(PY_VENV_STAMP) $(ROOT)/packaging/dist.mk
 
 dist-tools: $(DIST_TOOLS_STAMP)
 
-dist: wheels
+dist: wheels dist-c
 
 wheels: $(WHEEL_STAMP)
 
