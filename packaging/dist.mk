@@ -31,13 +31,18 @@ WHEEL_PYTHONS ?= $(or $(shell $(ROOT)/packaging/find-pythons.sh),$(shell command
 WHEEL_STAGE := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/wheels
 WHEEL_VENVS := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/wheel-venvs
 WHEEL_STAMP := $(DIST_DIR)/.wheels-built
+# Rewritten only when the interpreter list changes, so that a new one
+# rebuilds the wheels.
+WHEEL_PYTHONS_LIST := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/wheel-pythons
+$(shell mkdir -p $(dir $(WHEEL_PYTHONS_LIST)); \
+	echo '$(WHEEL_PYTHONS)' | cmp -s - $(WHEEL_PYTHONS_LIST) || echo '$(WHEEL_PYTHONS)' >$(WHEEL_PYTHONS_LIST))
 # Everything that goes into a wheel or the sdist.
 WHEEL_INPUTS := $(ROOT)/Cargo.toml $(ROOT)/Cargo.lock \
 	$(ROOT)/core/Cargo.toml $(shell find $(ROOT)/core/src -name '*.rs') \
 	$(ROOT)/python/Cargo.toml $(ROOT)/python/pyproject.toml $(ROOT)/python/README.md \
 	$(wildcard $(ROOT)/python/build.rs) $(shell find $(ROOT)/python/src -name '*.rs') \
 	$(shell find $(ROOT)/python/ringq -name '*.py' -o -name '*.pyi' -o -name py.typed) \
-	$(ROOT)/packaging/dist.mk $(ROOT)/packaging/check_dist.py
+	$(ROOT)/packaging/dist.mk $(ROOT)/packaging/check_dist.py $(WHEEL_PYTHONS_LIST)
 # zig links against glibc 2.17 stubs whatever the build machine's glibc is;
 # auditwheel checks the result.
 DIST_TOOLS := "ziglang>=0.13,<0.18" "auditwheel>=6,<7"
@@ -56,7 +61,7 @@ wheels: $(WHEEL_STAMP)
 $(WHEEL_STAMP): $(WHEEL_INPUTS) $(DIST_TOOLS_STAMP)
 	@for minor in $(WHEEL_MINORS); do \
 		case " $(WHEEL_PYTHONS) " in *python$$minor" "*) ;; \
-		*) echo "wheels: no CPython $$minor found (pyenv versions); no wheel for it";; esac; \
+		*) echo "wheels: no CPython $$minor in WHEEL_PYTHONS (from pyenv versions); no wheel for it";; esac; \
 	done
 	@if [ -z "$(strip $(WHEEL_PYTHONS))" ]; then \
 		echo "wheels: no interpreter found; set WHEEL_PYTHONS" >&2; exit 1; fi
