@@ -38,7 +38,7 @@ $(shell mkdir -p $(dir $(WHEEL_PYTHONS_LIST)); \
 	echo '$(WHEEL_PYTHONS)' | cmp -s - $(WHEEL_PYTHONS_LIST) || echo '$(WHEEL_PYTHONS)' >$(WHEEL_PYTHONS_LIST))
 # Everything that goes into a wheel or the sdist.
 WHEEL_INPUTS := $(ROOT)/Cargo.toml $(ROOT)/Cargo.lock \
-	$(ROOT)/core/Cargo.toml $(shell find $(ROOT)/core/src -name '*.rs') \
+	$(ROOT)/core/Cargo.toml $(ROOT)/core/README.md $(shell find $(ROOT)/core/src -name '*.rs') \
 	$(ROOT)/python/Cargo.toml $(ROOT)/python/pyproject.toml $(ROOT)/python/README.md \
 	$(wildcard $(ROOT)/python/build.rs) $(shell find $(ROOT)/python/src -name '*.rs') \
 	$(shell find $(ROOT)/python/ringq -name '*.py' -o -name '*.pyi' -o -name py.typed) \
