@@ -21,7 +21,7 @@ use crate::ops::{self, PopSide};
 /// blocking behaviour and exceptions (queue.Empty, queue.Full and
 /// ShutDown), built on a lock-free ring buffer. A bounded queue allocates
 /// its maxsize slots up front. Also offers get_many() and put_many().
-#[pyclass(frozen, weakref, module = "ringq", name = "Queue")]
+#[pyclass(frozen, weakref, subclass, module = "ringq", name = "Queue")]
 pub struct Queue {
     items: Backing,
     maxsize: isize,
@@ -330,6 +330,15 @@ impl Queue {
             self.forget_tasks(count - pushed);
             result
         })
+    }
+
+    /// (getters, putters): how many threads are parked waiting for an item
+    /// and for room. A diagnostic for tests.
+    fn _waiting(&self) -> (usize, usize) {
+        match &self.items {
+            Backing::Bounded(q) => (q.waiting_poppers(), q.waiting_pushers()),
+            Backing::Unbounded(q) => (q.waiting_poppers(), 0),
+        }
     }
 
     /// Shut-down the queue, making queue gets and puts raise ShutDown.

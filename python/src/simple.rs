@@ -14,7 +14,7 @@ use crate::queue::batch_size;
 /// lock-free, so it may be called from __del__ methods, weakref callbacks
 /// and signal handlers while another put() is in progress. Also offers
 /// get_many() and put_many().
-#[pyclass(frozen, weakref, module = "ringq", name = "SimpleQueue")]
+#[pyclass(frozen, weakref, subclass, module = "ringq", name = "SimpleQueue")]
 pub struct SimpleQueue {
     /// Always the unbounded variant, and never closed.
     items: Backing,
@@ -136,6 +136,15 @@ impl SimpleQueue {
         let deadline = blocking::get_deadline(py, block, timeout, || false)?;
         let items = ops::get_many(py, &self.items, max, block, deadline)?;
         PyList::new(py, items)
+    }
+
+    /// (getters, putters): how many threads are parked waiting for an item,
+    /// and 0 (a put never waits). A diagnostic for tests.
+    fn _waiting(&self) -> (usize, usize) {
+        match &self.items {
+            Backing::Bounded(q) => (q.waiting_poppers(), q.waiting_pushers()),
+            Backing::Unbounded(q) => (q.waiting_poppers(), 0),
+        }
     }
 
     /// Put every item of an iterable into the queue, in order, in batches.

@@ -105,7 +105,7 @@ impl SideCounter {
 /// thread calling the same side concurrently gets RuntimeError. The methods
 /// and exceptions otherwise follow queue.Queue, without task_done() and
 /// join().
-#[pyclass(frozen, weakref, module = "ringq", name = "SPSCQueue")]
+#[pyclass(frozen, weakref, subclass, module = "ringq", name = "SPSCQueue")]
 pub struct SpscQueue {
     producer: Half<Producer<Item>>,
     consumer: Half<Consumer<Item>>,
@@ -454,6 +454,23 @@ impl SpscQueue {
             let mut claimed = self.claim_producer("put_many")?;
             ops::put_vec(py, &mut self.tx(&mut claimed), chunk, &mut 0)
         })
+    }
+
+    /// (getters, putters): whether the consumer is parked waiting for an
+    /// item and the producer for room. A diagnostic for tests: read through
+    /// whichever side is free (a parked caller holds its own side).
+    fn _waiting(&self) -> PyResult<(usize, usize)> {
+        if let Some(mut producer) = self.producer.claim() {
+            let producer = producer.get_mut();
+            return Ok((producer.waiting_poppers(), producer.waiting_pushers()));
+        }
+        if let Some(mut consumer) = self.consumer.claim() {
+            let consumer = consumer.get_mut();
+            return Ok((consumer.waiting_poppers(), consumer.waiting_pushers()));
+        }
+        Err(PyRuntimeError::new_err(
+            "SPSCQueue._waiting(): both sides are in use",
+        ))
     }
 
     /// Shut down the queue: put() raises ShutDown from now on, and get()
