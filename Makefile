@@ -49,7 +49,7 @@ test-rust:
 	$(RUST_TEST) --release --exclude ringq-tests --workspace --exclude ringq-python
 
 test-doc:
-	$(CARGO) test --release --doc -p ringq
+	$(CARGO) test --release --doc -p ringq -p ringq-tests
 
 test-loom:
 	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR="$(LOOM_TARGET_DIR)" \
