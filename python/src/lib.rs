@@ -4,16 +4,21 @@
 //!
 //! Layout:
 //! - [`queue`], [`simple`], [`spsc`]: one file per Python class.
-//! - [`ops`]: `get`/`put` and their batch forms, shared by the classes.
-//! - [`blocking`]: waits that release the GIL in slices and check signals.
-//! - [`backing`]: the bounded-or-unbounded core queue behind `Queue`.
+//! - [`fastcall`]: the per-item methods (`put`, `get`, ...), written
+//!   against the C API; every raw C-API function lives there.
+//! - [`blocking`]: waits that release the GIL in slices and check signals,
+//!   and the rule for where items may move.
+//! - [`backing`]: the core queues behind `Queue` and `SimpleQueue`, and
+//!   what `maxsize` and `shutdown()` do to them.
+//! - [`tasks`]: `Queue`'s unfinished-task count.
+//! - [`ops`]: the batch helpers the classes share.
 //! - [`errors`]: the exceptions (the standard library's own).
 //!
 //! Every class is `frozen` and keeps its state in atomics or in the core's
-//! lock-free queues, so the module declares it does not need the GIL and
-//! is built to be correct on free-threaded CPython (not yet tested there).
-//! No Rust lock is held while Python code runs or a Python object is
-//! released.
+//! lock-free queues, so the module declares it does not need the GIL and is
+//! written to be correct on free-threaded CPython, where it has not been
+//! tested yet. No Rust lock is held while Python code runs or a Python
+//! object is released.
 // Nothing here is public Rust API: these docs are for the people working
 // on the extension, and link its private modules on purpose.
 #![allow(rustdoc::private_intra_doc_links)]
@@ -21,10 +26,12 @@
 mod backing;
 mod blocking;
 mod errors;
+mod fastcall;
 mod ops;
 mod queue;
 mod simple;
 mod spsc;
+mod tasks;
 
 use pyo3::prelude::*;
 
@@ -35,6 +42,12 @@ fn _ringq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<queue::Queue>()?;
     m.add_class::<simple::SimpleQueue>()?;
     m.add_class::<spsc::SpscQueue>()?;
+    fastcall::install::<queue::Queue>(&py.get_type::<queue::Queue>(), &queue::METHOD_DOCS)?;
+    fastcall::install::<simple::SimpleQueue>(
+        &py.get_type::<simple::SimpleQueue>(),
+        &simple::METHOD_DOCS,
+    )?;
+    fastcall::install::<spsc::SpscQueue>(&py.get_type::<spsc::SpscQueue>(), &spsc::METHOD_DOCS)?;
     m.add("Empty", py.get_type::<errors::Empty>())?;
     m.add("Full", py.get_type::<errors::Full>())?;
     m.add("ShutDown", errors::shutdown_type(py)?)?;
