@@ -8,15 +8,47 @@
  * Run `make c-header` after changing the Rust sources.
  *
  * Conventions (details in c-api/README.md):
+ * - C99 or later (the header uses // comments, bool and stdint.h types);
+ *   C++ can include it too.
  * - Every function is ringq_<object>_<verb> and, except *_free,
  *   ringq_strerror and ringq_version, returns a ringq_result: RINGQ_OK (0)
  *   or the reason it failed. Results go through out pointers.
  * - Handles are opaque. Each comes from one *_new and goes back through the
- *   matching *_free, which accepts NULL.
+ *   matching *_free, which accepts NULL. Calls that change the queue (push,
+ *   pop, close, free) take a plain handle; calls that only look at it
+ *   (is_closed, len, capacity, waiting) take a const one.
  * - Items are void pointers. The queues store and hand back the pointer
- *   values only; they never dereference or free them.
+ *   values only; they never dereference or free them. NULL is an item like
+ *   any other: it can be pushed and is popped as NULL.
  * - Timeouts are uint64_t nanoseconds.
- * - NULL handles and NULL out pointers give RINGQ_ERR_INVALID_ARGUMENT.
+ * - NULL handles and NULL out pointers give RINGQ_ERR_INVALID_ARGUMENT, and
+ *   so do zero capacities; absurd ones give RINGQ_ERR_OUT_OF_MEMORY.
+ *   Nothing is done in either case: bad input never crashes or aborts, and
+ *   no Rust panic unwinds into C (a bug inside ringq gives RINGQ_ERR_PANIC).
+ * - errno: no function changes it. The calls that may sleep (push, pop and
+ *   their _timeout forms) and *_new and *_free save errno and put it back,
+ *   so a timed-out wait leaves no ETIMEDOUT and an interrupted one no EINTR;
+ *   the others make no system call that can fail. Results are only ever the
+ *   ringq_result.
+ * - Signals: a signal handler may run on a thread blocked in push or pop;
+ *   when it returns, the call goes on waiting (with the same deadline, for
+ *   the *_timeout calls). No call fails with an EINTR-like result. No ringq
+ *   function is async-signal-safe: to stop blocked threads from a handler,
+ *   wake another thread (a self-pipe, sem_post) that closes the queue, or
+ *   use the *_timeout calls and check a flag.
+ * - Cancellation: no ringq function is a cancellation point. A deferred
+ *   pthread_cancel of a thread blocked in push or pop takes effect at the
+ *   thread's next cancellation point after the call has returned; the call
+ *   itself is not interrupted. Never cancel a thread asynchronously while
+ *   it is inside a ringq call.
+ * - Blocking calls spin briefly, then sleep. The first time a thread of the
+ *   process blocks, ringq may register the process for membarrier(2), and
+ *   blocking calls may issue a process-wide membarrier
+ *   (MEMBARRIER_CMD_PRIVATE_EXPEDITED), which briefly interrupts every
+ *   running thread of the process. The try_* calls never sleep: they may
+ *   spin, or yield the CPU, for as long as another thread takes to finish
+ *   an operation it has started on the same slot, and they make a system
+ *   call only to wake a thread that sleeps in the queue.
  */
 
 #include <stdbool.h>
@@ -90,7 +122,8 @@ typedef struct ringq_bounded ringq_bounded;
 // Opaque: create it with `ringq_spsc_new`, destroy it with `ringq_spsc_free`.
 // At most one thread at a time may push and at most one thread at a time may
 // pop (they may be different threads, running concurrently); `close`,
-// `is_closed`, `len` and `capacity` may be called from any thread. Which
+// `is_closed`, `len`, `capacity` and `waiting` may be called from any
+// thread. Which
 // thread is the producer may change over time, provided the hand-over is
 // synchronised (a mutex, a thread join, ...); the same goes for the consumer.
 typedef struct ringq_spsc ringq_spsc;
@@ -162,7 +195,7 @@ void ringq_bounded_free(ringq_bounded *queue);
 //
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed.
-ringq_result ringq_bounded_try_push(const ringq_bounded *queue, void *item);
+ringq_result ringq_bounded_try_push(ringq_bounded *queue, void *item);
 
 // Pushes `item`, waiting (spinning briefly, then sleeping) while the queue is
 // full.
@@ -180,7 +213,7 @@ ringq_result ringq_bounded_try_push(const ringq_bounded *queue, void *item);
 //
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed.
-ringq_result ringq_bounded_push(const ringq_bounded *queue, void *item);
+ringq_result ringq_bounded_push(ringq_bounded *queue, void *item);
 
 // Pushes `item`, waiting at most `timeout_ns` nanoseconds for room.
 //
@@ -202,9 +235,7 @@ ringq_result ringq_bounded_push(const ringq_bounded *queue, void *item);
 //
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed.
-ringq_result ringq_bounded_push_timeout(const ringq_bounded *queue,
-                                        void *item,
-                                        uint64_t timeout_ns);
+ringq_result ringq_bounded_push_timeout(ringq_bounded *queue, void *item, uint64_t timeout_ns);
 
 // Pushes the longest prefix of `items[0..count]` that fits, without waiting,
 // and stores how many went in in `*pushed` (0 on any error). The prefix is
@@ -226,7 +257,7 @@ ringq_result ringq_bounded_push_timeout(const ringq_bounded *queue,
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed; `items` must be NULL or point to `count` readable pointers
 // (anything when `count` is 0); `pushed` must be NULL or writable.
-ringq_result ringq_bounded_try_push_many(const ringq_bounded *queue,
+ringq_result ringq_bounded_try_push_many(ringq_bounded *queue,
                                          void *const *items,
                                          size_t count,
                                          size_t *pushed);
@@ -247,7 +278,7 @@ ringq_result ringq_bounded_try_push_many(const ringq_bounded *queue,
 //
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed; `out` must be NULL or writable.
-ringq_result ringq_bounded_try_pop(const ringq_bounded *queue, void **out);
+ringq_result ringq_bounded_try_pop(ringq_bounded *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting (spinning
 // briefly, then sleeping) while the queue is empty.
@@ -266,7 +297,7 @@ ringq_result ringq_bounded_try_pop(const ringq_bounded *queue, void **out);
 //
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed; `out` must be NULL or writable.
-ringq_result ringq_bounded_pop(const ringq_bounded *queue, void **out);
+ringq_result ringq_bounded_pop(ringq_bounded *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting at most
 // `timeout_ns` nanoseconds for one.
@@ -289,7 +320,7 @@ ringq_result ringq_bounded_pop(const ringq_bounded *queue, void **out);
 //
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed; `out` must be NULL or writable.
-ringq_result ringq_bounded_pop_timeout(const ringq_bounded *queue, void **out, uint64_t timeout_ns);
+ringq_result ringq_bounded_pop_timeout(ringq_bounded *queue, void **out, uint64_t timeout_ns);
 
 // Removes up to `max` of the oldest items, without waiting, into
 // `out[0..*popped]`, and stores how many in `*popped` (0 on any error). The
@@ -311,7 +342,7 @@ ringq_result ringq_bounded_pop_timeout(const ringq_bounded *queue, void **out, u
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed; `out` must be NULL or point to `max` writable pointers (anything
 // when `max` is 0); `popped` must be NULL or writable.
-ringq_result ringq_bounded_try_pop_many(const ringq_bounded *queue,
+ringq_result ringq_bounded_try_pop_many(ringq_bounded *queue,
                                         void **out,
                                         size_t max,
                                         size_t *popped);
@@ -331,12 +362,15 @@ ringq_result ringq_bounded_try_pop_many(const ringq_bounded *queue,
 //
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed.
-ringq_result ringq_bounded_close(const ringq_bounded *queue);
+ringq_result ringq_bounded_close(ringq_bounded *queue);
 
 // Stores in `*out` whether the queue has been closed.
 //
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
+//
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
 //
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_bounded_free`.
@@ -353,6 +387,9 @@ ringq_result ringq_bounded_is_closed(const ringq_bounded *queue, bool *out);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_bounded_free`.
 //
@@ -368,6 +405,9 @@ ringq_result ringq_bounded_len(const ringq_bounded *queue, size_t *out);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_bounded_free`.
 //
@@ -376,6 +416,30 @@ ringq_result ringq_bounded_len(const ringq_bounded *queue, size_t *out);
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed; `out` must be NULL or writable.
 ringq_result ringq_bounded_capacity(const ringq_bounded *queue, size_t *out);
+
+// Stores in `*poppers` how many threads are blocked in a pop of this queue,
+// and in `*pushers` how many are blocked in a push: past spinning and
+// registered to sleep until woken.
+//
+// A thread counts from the moment it stops spinning until its wait ends,
+// so a count above zero means the next push (for poppers), pop (for pushers)
+// or close goes through the wake-up path. The counts are snapshots, for
+// diagnostics and tests: a test can wait for a count to reach 1 to be sure
+// that a thread is really blocked before it wakes it.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue`,
+// `poppers` or `pushers` is NULL.
+//
+// Ownership: nothing changes hands.
+//
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_bounded_free`.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+// been freed; `poppers` and `pushers` must be NULL or writable.
+ringq_result ringq_bounded_waiting(const ringq_bounded *queue, size_t *poppers, size_t *pushers);
 
 // Describes a result code in English, without a trailing newline.
 //
@@ -431,14 +495,14 @@ void ringq_spsc_free(ringq_spsc *queue);
 // Threads: the producer side: at most one thread at a time may be inside the
 // push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
 // queue; it may run concurrently with the consumer and with `close`,
-// `is_closed`, `len` and `capacity` on any thread.
+// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 //
 // # Safety
 //
 // `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 // been freed, and no other thread may be inside a push function of the same
 // queue.
-ringq_result ringq_spsc_try_push(const ringq_spsc *queue, void *item);
+ringq_result ringq_spsc_try_push(ringq_spsc *queue, void *item);
 
 // Pushes `item`, waiting (spinning briefly, then sleeping) while the queue is
 // full.
@@ -452,14 +516,14 @@ ringq_result ringq_spsc_try_push(const ringq_spsc *queue, void *item);
 // Threads: the producer side: at most one thread at a time may be inside the
 // push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
 // queue; it may run concurrently with the consumer and with `close`,
-// `is_closed`, `len` and `capacity` on any thread.
+// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 //
 // # Safety
 //
 // `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 // been freed, and no other thread may be inside a push function of the same
 // queue.
-ringq_result ringq_spsc_push(const ringq_spsc *queue, void *item);
+ringq_result ringq_spsc_push(ringq_spsc *queue, void *item);
 
 // Pushes `item`, waiting at most `timeout_ns` nanoseconds for room.
 //
@@ -477,14 +541,14 @@ ringq_result ringq_spsc_push(const ringq_spsc *queue, void *item);
 // Threads: the producer side: at most one thread at a time may be inside the
 // push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
 // queue; it may run concurrently with the consumer and with `close`,
-// `is_closed`, `len` and `capacity` on any thread.
+// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 //
 // # Safety
 //
 // `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 // been freed, and no other thread may be inside a push function of the same
 // queue.
-ringq_result ringq_spsc_push_timeout(const ringq_spsc *queue, void *item, uint64_t timeout_ns);
+ringq_result ringq_spsc_push_timeout(ringq_spsc *queue, void *item, uint64_t timeout_ns);
 
 // Pushes the longest prefix of `items[0..count]` that fits, without waiting,
 // and stores how many went in in `*pushed` (0 on any error). The prefix is
@@ -501,7 +565,7 @@ ringq_result ringq_spsc_push_timeout(const ringq_spsc *queue, void *item, uint64
 // Threads: the producer side: at most one thread at a time may be inside the
 // push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
 // queue; it may run concurrently with the consumer and with `close`,
-// `is_closed`, `len` and `capacity` on any thread.
+// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 //
 // # Safety
 //
@@ -509,7 +573,7 @@ ringq_result ringq_spsc_push_timeout(const ringq_spsc *queue, void *item, uint64
 // been freed, and no other thread may be inside a push function of the same
 // queue; `items` must be NULL or point to `count` readable pointers (anything
 // when `count` is 0); `pushed` must be NULL or writable.
-ringq_result ringq_spsc_try_push_many(const ringq_spsc *queue,
+ringq_result ringq_spsc_try_push_many(ringq_spsc *queue,
                                       void *const *items,
                                       size_t count,
                                       size_t *pushed);
@@ -526,14 +590,14 @@ ringq_result ringq_spsc_try_push_many(const ringq_spsc *queue,
 // Threads: the consumer side: at most one thread at a time may be inside the
 // pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
 // queue; it may run concurrently with the producer and with `close`,
-// `is_closed`, `len` and `capacity` on any thread.
+// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 //
 // # Safety
 //
 // `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 // been freed, and no other thread may be inside a pop function of the same
 // queue; `out` must be NULL or writable.
-ringq_result ringq_spsc_try_pop(const ringq_spsc *queue, void **out);
+ringq_result ringq_spsc_try_pop(ringq_spsc *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting (spinning
 // briefly, then sleeping) while the queue is empty.
@@ -548,14 +612,14 @@ ringq_result ringq_spsc_try_pop(const ringq_spsc *queue, void **out);
 // Threads: the consumer side: at most one thread at a time may be inside the
 // pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
 // queue; it may run concurrently with the producer and with `close`,
-// `is_closed`, `len` and `capacity` on any thread.
+// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 //
 // # Safety
 //
 // `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 // been freed, and no other thread may be inside a pop function of the same
 // queue; `out` must be NULL or writable.
-ringq_result ringq_spsc_pop(const ringq_spsc *queue, void **out);
+ringq_result ringq_spsc_pop(ringq_spsc *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting at most
 // `timeout_ns` nanoseconds for one.
@@ -574,14 +638,14 @@ ringq_result ringq_spsc_pop(const ringq_spsc *queue, void **out);
 // Threads: the consumer side: at most one thread at a time may be inside the
 // pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
 // queue; it may run concurrently with the producer and with `close`,
-// `is_closed`, `len` and `capacity` on any thread.
+// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 //
 // # Safety
 //
 // `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 // been freed, and no other thread may be inside a pop function of the same
 // queue; `out` must be NULL or writable.
-ringq_result ringq_spsc_pop_timeout(const ringq_spsc *queue, void **out, uint64_t timeout_ns);
+ringq_result ringq_spsc_pop_timeout(ringq_spsc *queue, void **out, uint64_t timeout_ns);
 
 // Removes up to `max` of the oldest items, without waiting, into
 // `out[0..*popped]`, and stores how many in `*popped` (0 on any error). The
@@ -598,7 +662,7 @@ ringq_result ringq_spsc_pop_timeout(const ringq_spsc *queue, void **out, uint64_
 // Threads: the consumer side: at most one thread at a time may be inside the
 // pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
 // queue; it may run concurrently with the producer and with `close`,
-// `is_closed`, `len` and `capacity` on any thread.
+// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 //
 // # Safety
 //
@@ -606,10 +670,7 @@ ringq_result ringq_spsc_pop_timeout(const ringq_spsc *queue, void **out, uint64_
 // been freed, and no other thread may be inside a pop function of the same
 // queue; `out` must be NULL or point to `max` writable pointers (anything when
 // `max` is 0); `popped` must be NULL or writable.
-ringq_result ringq_spsc_try_pop_many(const ringq_spsc *queue,
-                                     void **out,
-                                     size_t max,
-                                     size_t *popped);
+ringq_result ringq_spsc_try_pop_many(ringq_spsc *queue, void **out, size_t max, size_t *popped);
 
 // Closes the queue: every later push fails with `RINGQ_ERR_CLOSED`, pops
 // return what is left and then `RINGQ_ERR_CLOSED`, and every thread blocked
@@ -633,12 +694,15 @@ ringq_result ringq_spsc_try_pop_many(const ringq_spsc *queue,
 //
 // `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 // been freed.
-ringq_result ringq_spsc_close(const ringq_spsc *queue);
+ringq_result ringq_spsc_close(ringq_spsc *queue);
 
 // Stores in `*out` whether the queue has been closed.
 //
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
+//
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
 //
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_spsc_free`.
@@ -655,6 +719,9 @@ ringq_result ringq_spsc_is_closed(const ringq_spsc *queue, bool *out);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_spsc_free`.
 //
@@ -670,6 +737,9 @@ ringq_result ringq_spsc_len(const ringq_spsc *queue, size_t *out);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_spsc_free`.
 //
@@ -678,6 +748,30 @@ ringq_result ringq_spsc_len(const ringq_spsc *queue, size_t *out);
 // `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 // been freed; `out` must be NULL or writable.
 ringq_result ringq_spsc_capacity(const ringq_spsc *queue, size_t *out);
+
+// Stores in `*poppers` how many threads are blocked in a pop of this queue,
+// and in `*pushers` how many are blocked in a push: past spinning and
+// registered to sleep until woken. Each count is 0 or 1: one thread at a time pushes, one pops.
+//
+// A thread counts from the moment it stops spinning until its wait ends,
+// so a count above zero means the next push (for poppers), pop (for pushers)
+// or close goes through the wake-up path. The counts are snapshots, for
+// diagnostics and tests: a test can wait for a count to reach 1 to be sure
+// that a thread is really blocked before it wakes it.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue`,
+// `poppers` or `pushers` is NULL.
+//
+// Ownership: nothing changes hands.
+//
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_spsc_free`.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+// been freed; `poppers` and `pushers` must be NULL or writable.
+ringq_result ringq_spsc_waiting(const ringq_spsc *queue, size_t *poppers, size_t *pushers);
 
 // Creates an empty queue with no bound and stores its handle in `*out`
 // (NULL on failure).
@@ -732,7 +826,7 @@ void ringq_unbounded_free(ringq_unbounded *queue);
 //
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed.
-ringq_result ringq_unbounded_try_push(const ringq_unbounded *queue, void *item);
+ringq_result ringq_unbounded_try_push(ringq_unbounded *queue, void *item);
 
 // Pushes `item`. The queue has no bound, so this never waits; it behaves
 // exactly like `ringq_unbounded_try_push` and exists so that code can switch
@@ -752,7 +846,7 @@ ringq_result ringq_unbounded_try_push(const ringq_unbounded *queue, void *item);
 //
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed.
-ringq_result ringq_unbounded_push(const ringq_unbounded *queue, void *item);
+ringq_result ringq_unbounded_push(ringq_unbounded *queue, void *item);
 
 // Pushes `item`. The queue has no bound, so this never waits and
 // `timeout_ns` is ignored; it behaves exactly like `ringq_unbounded_try_push`
@@ -772,9 +866,7 @@ ringq_result ringq_unbounded_push(const ringq_unbounded *queue, void *item);
 //
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed.
-ringq_result ringq_unbounded_push_timeout(const ringq_unbounded *queue,
-                                          void *item,
-                                          uint64_t timeout_ns);
+ringq_result ringq_unbounded_push_timeout(ringq_unbounded *queue, void *item, uint64_t timeout_ns);
 
 // Pushes the longest prefix of `items[0..count]` that fits, without waiting,
 // and stores how many went in in `*pushed` (0 on any error). The prefix is
@@ -795,7 +887,7 @@ ringq_result ringq_unbounded_push_timeout(const ringq_unbounded *queue,
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed; `items` must be NULL or point to `count` readable pointers
 // (anything when `count` is 0); `pushed` must be NULL or writable.
-ringq_result ringq_unbounded_try_push_many(const ringq_unbounded *queue,
+ringq_result ringq_unbounded_try_push_many(ringq_unbounded *queue,
                                            void *const *items,
                                            size_t count,
                                            size_t *pushed);
@@ -816,7 +908,7 @@ ringq_result ringq_unbounded_try_push_many(const ringq_unbounded *queue,
 //
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed; `out` must be NULL or writable.
-ringq_result ringq_unbounded_try_pop(const ringq_unbounded *queue, void **out);
+ringq_result ringq_unbounded_try_pop(ringq_unbounded *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting (spinning
 // briefly, then sleeping) while the queue is empty.
@@ -835,7 +927,7 @@ ringq_result ringq_unbounded_try_pop(const ringq_unbounded *queue, void **out);
 //
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed; `out` must be NULL or writable.
-ringq_result ringq_unbounded_pop(const ringq_unbounded *queue, void **out);
+ringq_result ringq_unbounded_pop(ringq_unbounded *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting at most
 // `timeout_ns` nanoseconds for one.
@@ -858,9 +950,7 @@ ringq_result ringq_unbounded_pop(const ringq_unbounded *queue, void **out);
 //
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed; `out` must be NULL or writable.
-ringq_result ringq_unbounded_pop_timeout(const ringq_unbounded *queue,
-                                         void **out,
-                                         uint64_t timeout_ns);
+ringq_result ringq_unbounded_pop_timeout(ringq_unbounded *queue, void **out, uint64_t timeout_ns);
 
 // Removes up to `max` of the oldest items, without waiting, into
 // `out[0..*popped]`, and stores how many in `*popped` (0 on any error). The
@@ -882,7 +972,7 @@ ringq_result ringq_unbounded_pop_timeout(const ringq_unbounded *queue,
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed; `out` must be NULL or point to `max` writable pointers
 // (anything when `max` is 0); `popped` must be NULL or writable.
-ringq_result ringq_unbounded_try_pop_many(const ringq_unbounded *queue,
+ringq_result ringq_unbounded_try_pop_many(ringq_unbounded *queue,
                                           void **out,
                                           size_t max,
                                           size_t *popped);
@@ -902,12 +992,15 @@ ringq_result ringq_unbounded_try_pop_many(const ringq_unbounded *queue,
 //
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed.
-ringq_result ringq_unbounded_close(const ringq_unbounded *queue);
+ringq_result ringq_unbounded_close(ringq_unbounded *queue);
 
 // Stores in `*out` whether the queue has been closed.
 //
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
+//
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
 //
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_unbounded_free`.
@@ -924,6 +1017,9 @@ ringq_result ringq_unbounded_is_closed(const ringq_unbounded *queue, bool *out);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_unbounded_free`.
 //
@@ -938,6 +1034,9 @@ ringq_result ringq_unbounded_len(const ringq_unbounded *queue, size_t *out);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_unbounded_free`.
 //
@@ -946,6 +1045,32 @@ ringq_result ringq_unbounded_len(const ringq_unbounded *queue, size_t *out);
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed; `out` must be NULL or writable.
 ringq_result ringq_unbounded_capacity(const ringq_unbounded *queue, size_t *out);
+
+// Stores in `*poppers` how many threads are blocked in a pop of this queue,
+// and in `*pushers` how many are blocked in a push: past spinning and
+// registered to sleep until woken. Pushes never wait on an unbounded queue, so `*pushers` is always 0.
+//
+// A thread counts from the moment it stops spinning until its wait ends,
+// so a count above zero means the next push (for poppers), pop (for pushers)
+// or close goes through the wake-up path. The counts are snapshots, for
+// diagnostics and tests: a test can wait for a count to reach 1 to be sure
+// that a thread is really blocked before it wakes it.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue`,
+// `poppers` or `pushers` is NULL.
+//
+// Ownership: nothing changes hands.
+//
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_unbounded_free`.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not
+// been freed; `poppers` and `pushers` must be NULL or writable.
+ringq_result ringq_unbounded_waiting(const ringq_unbounded *queue,
+                                     size_t *poppers,
+                                     size_t *pushers);
 
 #ifdef __cplusplus
 } // extern "C"

@@ -107,16 +107,21 @@
 //! frees it, so memory follows the number of items held.
 //!
 //! **Blocking** ([`wait`]) spins with exponential backoff, then parks on a
-//! condition variable. A waiter registers, then rechecks the queue; the
-//! other side publishes its change, then looks for waiters. A full barrier
-//! on each side makes it impossible for both to miss each other, so no
-//! wake-up is lost. The pusher's and popper's barrier is the cheap half of
-//! an asymmetric pair: on Linux a compiler fence, while a waiter about to
-//! park pays for `membarrier`, which fences every thread of the process
-//! (elsewhere both are SeqCst fences). So when nobody waits, the wake path
-//! of a push or pop is one atomic load: no fence, no system call. Callers
-//! that must return periodically (to check for signals, say) wait in slices
-//! with the `*_deadline` methods.
+//! futex (a mutex and condition variable outside Linux), holding no lock. A
+//! waiter registers, then rechecks the queue; the other side publishes its
+//! change, then looks for waiters. A full barrier on each side makes it
+//! impossible for both to miss each other, so no wake-up is lost. The
+//! pusher's and popper's barrier is the cheap half of an asymmetric pair: on
+//! Linux a compiler fence (an instruction-free one: it only stops the
+//! compiler from reordering), while a waiter about to park pays for
+//! `membarrier`, which fences every thread of the process. So when nobody
+//! waits, the wake path of a push or pop is one atomic load: no fence
+//! instruction, no system call. Where membarrier is missing, both halves are
+//! SeqCst fences. The process registers for membarrier the first time a
+//! thread parks, not when a queue is created, so short-lived programs that
+//! never block never pay for it. A deadline that has already passed (a zero
+//! timeout) tries once and returns. Callers that must return periodically
+//! (to check for signals, say) wait in slices with the `*_deadline` methods.
 //!
 //! # Why each memory ordering is what it is
 //!
@@ -153,6 +158,7 @@
 mod barrier;
 mod blocking;
 mod buffer;
+mod futex;
 mod loom;
 
 pub mod error;
