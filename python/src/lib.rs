@@ -48,6 +48,7 @@ fn _ringq(m: &Bound<'_, PyModule>) -> PyResult<()> {
         &simple::METHOD_DOCS,
     )?;
     fastcall::install::<spsc::SpscQueue>(&py.get_type::<spsc::SpscQueue>(), &spsc::METHOD_DOCS)?;
+    spsc::renew_claims_after_fork();
     m.add("Empty", py.get_type::<errors::Empty>())?;
     m.add("Full", py.get_type::<errors::Full>())?;
     m.add("ShutDown", errors::shutdown_type(py)?)?;

@@ -35,8 +35,15 @@ use crate::ops::{self, batch_size};
 use crate::queue::gave_up;
 
 /// One half of the channel and the flag that serialises its users.
+///
+/// The flag holds 0 when the half is free, or the fork generation (see
+/// [`fork_generation`]) of the process in which a call claimed it. After
+/// `fork()` the child has only the forking thread: a claim taken by any
+/// other thread of the parent, which may have been blocked in a call,
+/// belongs to a thread that does not exist in the child, and counts as
+/// free there.
 struct Half<T> {
-    in_use: AtomicBool,
+    in_use: AtomicUsize,
     value: UnsafeCell<T>,
 }
 
@@ -45,13 +52,14 @@ struct Half<T> {
 // guarantees that no claimer is inside a call on the half. So `&Half<T>`
 // shared between threads never lets two threads use the `T` at once: it
 // only lets the `T` be used from different threads one after another, which
-// `T: Send` allows.
+// `T: Send` allows. A claim inherited by a forked child belongs to a thread
+// the child doesn't have, so treating it as free lets no two threads in.
 unsafe impl<T: Send> Sync for Half<T> {}
 
 impl<T> Half<T> {
     fn new(value: T) -> Self {
         Self {
-            in_use: AtomicBool::new(false),
+            in_use: AtomicUsize::new(0),
             value: UnsafeCell::new(value),
         }
     }
@@ -60,27 +68,39 @@ impl<T> Half<T> {
     /// attached threads claim.
     #[inline(always)]
     fn claim(&self) -> Option<Claimed<'_, T>> {
+        let now = fork_generation();
         #[cfg(not(Py_GIL_DISABLED))]
         {
             // With the GIL, attached threads run one at a time, so a load
             // and a store claim as surely as a compare-exchange. Acquire:
             // pairs with the Release in `Claimed::drop`, so this holder sees
             // everything the previous holder did to the half.
-            if self.in_use.load(Ordering::Acquire) {
+            if self.in_use.load(Ordering::Acquire) == now {
                 return None;
             }
             // Relaxed: nobody can look at the flag before we drop the GIL,
             // which orders this store for them.
-            self.in_use.store(true, Ordering::Relaxed);
+            self.in_use.store(now, Ordering::Relaxed);
             Some(Claimed { half: self })
         }
         #[cfg(Py_GIL_DISABLED)]
         {
-            // Acquire: as above.
-            self.in_use
-                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .ok()
-                .map(|_| Claimed { half: self })
+            let mut held = self.in_use.load(Ordering::Acquire);
+            loop {
+                if held == now {
+                    return None;
+                }
+                // Acquire: as above.
+                match self.in_use.compare_exchange_weak(
+                    held,
+                    now,
+                    Ordering::Acquire,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => return Some(Claimed { half: self }),
+                    Err(current) => held = current,
+                }
+            }
         }
     }
 
@@ -97,6 +117,37 @@ impl<T> Half<T> {
         unsafe { &*self.value.get() }
     }
 }
+
+/// Counts the forks this process descends from (1 in a process that never
+/// forked); a child's claims start anew. Never 0, the flag's "free".
+static FORK_GENERATION: AtomicUsize = AtomicUsize::new(1);
+
+#[inline(always)]
+fn fork_generation() -> usize {
+    // Relaxed: changed only in a child, by its one thread, before any
+    // other thread of the child exists.
+    FORK_GENERATION.load(Ordering::Relaxed)
+}
+
+/// Bumps the fork generation in every child this process forks, from now
+/// on. Called once, when the module is initialised.
+#[cfg(unix)]
+pub(crate) fn renew_claims_after_fork() {
+    /// Runs in the child right after `fork()`, with one thread; only an
+    /// atomic add, which is async-signal-safe.
+    extern "C" fn in_child() {
+        FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+    }
+    // SAFETY: `in_child` is a plain function that lives as long as the
+    // process and only touches a static atomic; registering handlers has no
+    // other precondition. It can only fail for lack of memory, and then a
+    // child can't reuse a half claimed in the parent: the calls raise
+    // RuntimeError, nothing worse.
+    unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
+}
+
+#[cfg(not(unix))]
+pub(crate) fn renew_claims_after_fork() {}
 
 /// Proof that this call is the half's only user; releases it on drop.
 struct Claimed<'a, T> {
@@ -119,7 +170,7 @@ impl<T> Drop for Claimed<'_, T> {
     #[inline(always)]
     fn drop(&mut self) {
         // Release: hands our uses of the half to the next claimer.
-        self.half.in_use.store(false, Ordering::Release);
+        self.half.in_use.store(0, Ordering::Release);
     }
 }
 
