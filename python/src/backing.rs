@@ -75,13 +75,15 @@ pub(crate) type Item = pyo3::Py<pyo3::PyAny>;
 pub(crate) type Ring = BoundedQueue<Item>;
 
 /// The first ring of an unbounded queue, in slots.
-const FIRST_RING: usize = 64;
+const FIRST_RING: usize = 256;
 
 /// An empty ring larger than this is replaced by a [`FIRST_RING`] one, to
 /// give back the memory of a burst (with the GIL only; see the module
 /// docs). Smaller rings stay as they are, so a queue that often empties
-/// doesn't pay for moves.
-const SHRINK_ABOVE: usize = 1 << 16;
+/// doesn't pay for moves. A queue that grows back to the size it shrank
+/// from raises its own threshold above that size: its bursts are that
+/// large, and shrinking between them would only repeat the moves.
+const SHRINK_ABOVE: usize = 1 << 18;
 
 /// The batch operations of a core queue (or of an SPSC channel's two
 /// halves), which traversal and clearing use.
@@ -140,10 +142,13 @@ pub(crate) fn visit_at_rest<E>(
 }
 
 /// What the `rare` lock guards.
-#[derive(Default)]
 struct Rare {
     /// The items of a shut-down queue, in order.
     left: VecDeque<Item>,
+    /// An empty ring larger than this is shrunk (see [`SHRINK_ABOVE`]).
+    shrink_above: usize,
+    /// The capacity of the ring the last shrink replaced; 0 if none.
+    shrunk_from: usize,
     /// Replaced rings not freed yet (closed and empty).
     // Boxed: a detached peek may still hold a ring's address.
     #[allow(clippy::vec_box)]
@@ -197,7 +202,12 @@ impl Store {
             maxsize: AtomicIsize::new(maxsize),
             shut_down: AtomicBool::new(false),
             peekers: AtomicUsize::new(0),
-            rare: Mutex::new(Rare::default()),
+            rare: Mutex::new(Rare {
+                left: VecDeque::new(),
+                shrink_above: SHRINK_ABOVE,
+                shrunk_from: 0,
+                retired: Vec::new(),
+            }),
         })
     }
 
@@ -394,6 +404,12 @@ impl Store {
         }
         if ptr::eq(self.ring(), full) {
             let capacity = full.capacity().saturating_mul(2);
+            if rare.shrunk_from != 0 && capacity >= rare.shrunk_from {
+                // Back to the size the last shrink gave up: stop shrinking
+                // rings of that size.
+                rare.shrink_above = rare.shrink_above.max(capacity);
+                rare.shrunk_from = 0;
+            }
             self.replace_ring(&mut rare, capacity);
         }
         true
