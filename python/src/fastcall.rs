@@ -231,7 +231,7 @@ fn attached(body: impl FnOnce(Python<'_>) -> PyResult<*mut ffi::PyObject>) -> *m
 fn none() -> *mut ffi::PyObject {
     // SAFETY: `Py_None` is the interpreter's static `None`, always valid;
     // `Py_NewRef` takes the reference the caller returns.
-    unsafe { ffi::Py_NewRef(ffi::Py_None()) }
+    unsafe { ffi::compat::Py_NewRef(ffi::Py_None()) }
 }
 
 /// `put(item, block=True, timeout=None)`.
@@ -533,7 +533,7 @@ fn boolean(value: bool) -> *mut ffi::PyObject {
     // SAFETY: `Py_True`/`Py_False` are the interpreter's static booleans;
     // `Py_NewRef` takes the reference the caller returns.
     unsafe {
-        ffi::Py_NewRef(if value {
+        ffi::compat::Py_NewRef(if value {
             ffi::Py_True()
         } else {
             ffi::Py_False()
