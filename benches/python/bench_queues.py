@@ -128,7 +128,10 @@ def producers_consumers(impl: Impl, n: int, n_producers: int, n_consumers: int) 
         if impl.batch:
             while True:
                 batch = q.get_many(BLOCK)
-                if None in batch:
+                # The stop sentinels come after every item, so a batch that
+                # holds one ends with it (and scanning each batch would cost
+                # a comparison per item).
+                if batch[-1] is None:
                     stops = batch.count(None)
                     got += len(batch) - stops
                     if stops > 1:
@@ -165,11 +168,11 @@ def pool_with_join(impl: Impl, n: int, workers: int = 4) -> float:
         if impl.batch:
             while True:
                 batch = q.get_many(BLOCK)
-                stop = None in batch
-                count += len(batch) - batch.count(None)
+                # Sentinels come last (see producers_consumers).
+                stops = batch.count(None) if batch[-1] is None else 0
+                count += len(batch) - stops
                 q.task_done(len(batch))  # ringq extension: a batch at once
-                if stop:
-                    stops = batch.count(None)
+                if stops:
                     if stops > 1:
                         q.put_many([None] * (stops - 1))
                     break
@@ -221,11 +224,12 @@ class Workload:
 
 WORKLOADS = [
     # Threaded runs must last many GIL switch intervals (5 ms) to measure
-    # the steady state rather than who got the GIL first.
+    # the steady state rather than who got the GIL first: about 10-20 of
+    # them at the queues' speed.
     Workload("1 thread", 400_000, single_thread, lambda i: True),
-    Workload("1p -> 1c", 400_000, lambda i, n: producers_consumers(i, n, 1, 1), lambda i: True),
-    Workload("4p -> 4c", 400_000, lambda i, n: producers_consumers(i, n, 4, 4), lambda i: i.multi),
-    Workload("pool+join", 400_000, pool_with_join, lambda i: i.multi),
+    Workload("1p -> 1c", 1_000_000, lambda i, n: producers_consumers(i, n, 1, 1), lambda i: True),
+    Workload("4p -> 4c", 1_000_000, lambda i, n: producers_consumers(i, n, 4, 4), lambda i: i.multi),
+    Workload("pool+join", 1_000_000, pool_with_join, lambda i: i.multi),
 ]
 
 
