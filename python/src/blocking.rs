@@ -166,6 +166,53 @@ pub(crate) fn wait_until<T>(
             None => now + SLICE,
         };
         py.detach(|| waiters.wait_until(Some(slice_end), || ready().then_some(())));
+        if let Err(err) = py.check_signals() {
+            // Leaving without acting on a wake-up: pass it on, so that
+            // another waiter doesn't sleep through a state it could use.
+            if ready() {
+                waiters.notify_one();
+            }
+            return Err(err);
+        }
+    }
+}
+
+/// Calls `attempt(slice_end)` detached from the interpreter, slice after
+/// slice, until it returns `Some` or `deadline` passes; between slices the
+/// thread re-attaches and checks for signals.
+///
+/// `attempt` runs detached, so it may only wait (until `slice_end` at the
+/// latest) and peek at atomics: it must never move an item or touch a
+/// Python object (see the module docs). [`wait_until`] builds the usual
+/// attempt-then-wait loop on the same idea.
+///
+/// Returns `Ok(Some(_))` when `attempt` succeeded and `Ok(None)` when the
+/// deadline passed.
+///
+/// # Errors
+///
+/// Whatever a signal handler raised (`KeyboardInterrupt` for Ctrl-C).
+pub(crate) fn wait_in_slices<T, F>(
+    py: Python<'_>,
+    deadline: Deadline,
+    mut attempt: F,
+) -> PyResult<Option<T>>
+where
+    T: Send,
+    F: FnMut(Instant) -> Option<T> + Send,
+{
+    loop {
+        let now = Instant::now();
+        let slice_end = match deadline {
+            Some(d) => d.min(now + SLICE),
+            None => now + SLICE,
+        };
+        if let Some(done) = py.detach(|| attempt(slice_end)) {
+            return Ok(Some(done));
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(None);
+        }
         py.check_signals()?;
     }
 }

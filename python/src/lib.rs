@@ -10,27 +10,43 @@
 //!   and the rule for where items may move.
 //! - [`backing`]: the core queues behind `Queue` and `SimpleQueue`, and
 //!   what `maxsize` and `shutdown()` do to them.
-//! - [`tasks`]: `Queue`'s unfinished-task count.
+//! - [`tasks`]: the unfinished-task count behind `task_done()`/`join()`.
 //! - [`ops`]: the batch helpers the classes share.
 //! - [`errors`]: the exceptions (the standard library's own).
+//! - [`lifo`], [`priority`]: `LifoQueue` and `PriorityQueue`, on
+//!   [`ordered`] (their shared `queue.Queue` semantics, with
+//!   [`ordered_methods`] their Python methods), [`exclusive`] (the vector
+//!   one thread owns at a time), [`heap`], [`compare`] and [`tasks`].
+//! - [`subclass`]: subclassing, and the standard library's `_put`/`_get`
+//!   hooks, for every class.
 //!
 //! Every class is `frozen` and keeps its state in atomics or in the core's
 //! lock-free queues, so the module declares it does not need the GIL and is
 //! written to be correct on free-threaded CPython, where it has not been
 //! tested yet. No Rust lock is held while Python code runs or a Python
-//! object is released.
+//! object is released. (`LifoQueue` and `PriorityQueue` keep their items in
+//! a vector that one thread owns at a time, across the comparisons too; a
+//! thread that waits for it waits detached, see [`exclusive`].)
 // Nothing here is public Rust API: these docs are for the people working
 // on the extension, and link its private modules on purpose.
 #![allow(rustdoc::private_intra_doc_links)]
 
 mod backing;
 mod blocking;
+mod compare;
 mod errors;
+mod exclusive;
 mod fastcall;
+mod heap;
+mod lifo;
 mod ops;
+mod ordered;
+mod ordered_methods;
+mod priority;
 mod queue;
 mod simple;
 mod spsc;
+mod subclass;
 mod tasks;
 
 use pyo3::prelude::*;
@@ -42,13 +58,15 @@ fn _ringq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<queue::Queue>()?;
     m.add_class::<simple::SimpleQueue>()?;
     m.add_class::<spsc::SpscQueue>()?;
+    m.add_class::<lifo::LifoQueue>()?;
+    m.add_class::<priority::PriorityQueue>()?;
+    exclusive::register_fork_handler(m)?;
     fastcall::install::<queue::Queue>(&py.get_type::<queue::Queue>(), &queue::METHOD_DOCS)?;
     fastcall::install::<simple::SimpleQueue>(
         &py.get_type::<simple::SimpleQueue>(),
         &simple::METHOD_DOCS,
     )?;
     fastcall::install::<spsc::SpscQueue>(&py.get_type::<spsc::SpscQueue>(), &spsc::METHOD_DOCS)?;
-    spsc::renew_claims_after_fork();
     m.add("Empty", py.get_type::<errors::Empty>())?;
     m.add("Full", py.get_type::<errors::Full>())?;
     m.add("ShutDown", errors::shutdown_type(py)?)?;

@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 use ringq::wait::WaitQueue;
 
-use crate::backing::Item;
+pub(crate) use crate::backing::Item;
 
 /// Wakes the waiters that `n` new items (or `n` freed slots) may let
 /// through: one for one, all for more.

@@ -16,8 +16,9 @@ use crate::backing::{Item, Store};
 use crate::blocking::{self, Attempt, Block, GaveUp};
 use crate::errors;
 use crate::fastcall::{Doc, Hot, MethodDocs};
-use crate::ops::{self, batch_size};
-use crate::tasks::{Tasks, TooManyDone};
+use crate::ops;
+pub(crate) use crate::ops::batch_size;
+use crate::tasks::Tasks;
 
 /// Create a queue object with a given maximum size.
 ///
@@ -27,7 +28,7 @@ use crate::tasks::{Tasks, TooManyDone};
 /// blocking behaviour and exceptions (queue.Empty, queue.Full and
 /// ShutDown), built on a lock-free ring buffer. A bounded queue allocates
 /// its maxsize slots up front. Also offers get_many() and put_many().
-#[pyclass(frozen, weakref, module = "ringq", name = "Queue")]
+#[pyclass(frozen, weakref, subclass, module = "ringq", name = "Queue")]
 pub struct Queue {
     store: Store,
     tasks: Tasks,
@@ -250,15 +251,7 @@ impl Queue {
     /// placed in the queue (and then marks none done).
     #[pyo3(signature = (count = 1))]
     fn task_done(&self, count: isize) -> PyResult<()> {
-        let count = usize::try_from(count)
-            .ok()
-            .filter(|&c| c > 0)
-            .ok_or_else(|| {
-                PyValueError::new_err(format!("task_done() count must be at least 1, got {count}"))
-            })?;
-        self.tasks
-            .done(count)
-            .map_err(|TooManyDone| PyValueError::new_err("task_done() called too many times"))
+        self.tasks.done(count)
     }
 
     /// Blocks until all items in the Queue have been gotten and processed.
@@ -376,6 +369,12 @@ impl Queue {
             chunk.clear();
             gave_up(py, outcome?, errors::full)
         })
+    }
+
+    /// (getters, putters): how many threads are parked waiting for an item
+    /// and for room. A diagnostic for tests.
+    fn _waiting(&self) -> (usize, usize) {
+        (self.not_empty.waiting(), self.not_full.waiting())
     }
 
     /// Shut-down the queue, making queue gets and puts raise ShutDown.

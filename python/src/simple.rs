@@ -23,7 +23,7 @@ use crate::queue::gave_up;
 /// lock-free, so it may be called from __del__ methods, weakref callbacks
 /// and signal handlers while another put() is in progress. Also offers
 /// get_many() and put_many().
-#[pyclass(frozen, weakref, module = "ringq", name = "SimpleQueue")]
+#[pyclass(frozen, weakref, subclass, module = "ringq", name = "SimpleQueue")]
 pub struct SimpleQueue {
     /// Unbounded, and never shut down.
     items: Store,
@@ -163,6 +163,12 @@ impl SimpleQueue {
         )?;
         gave_up(py, outcome, errors::empty)?;
         PyList::new(py, out)
+    }
+
+    /// (getters, putters): how many threads are parked waiting for an item,
+    /// and 0 (a put never waits). A diagnostic for tests.
+    fn _waiting(&self) -> (usize, usize) {
+        (self.not_empty.waiting(), 0)
     }
 
     /// Put every item of an iterable into the queue, in order, in batches.

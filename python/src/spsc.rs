@@ -118,36 +118,13 @@ impl<T> Half<T> {
     }
 }
 
-/// Counts the forks this process descends from (1 in a process that never
-/// forked); a child's claims start anew. Never 0, the flag's "free".
-static FORK_GENERATION: AtomicUsize = AtomicUsize::new(1);
-
+/// The value a claim stores: the process's fork generation (see
+/// [`crate::exclusive`]), which `os.fork()` bumps in every child. Never 0,
+/// the flag's "free".
 #[inline(always)]
 fn fork_generation() -> usize {
-    // Relaxed: changed only in a child, by its one thread, before any
-    // other thread of the child exists.
-    FORK_GENERATION.load(Ordering::Relaxed)
+    crate::exclusive::fork_generation() as usize
 }
-
-/// Bumps the fork generation in every child this process forks, from now
-/// on. Called once, when the module is initialised.
-#[cfg(unix)]
-pub(crate) fn renew_claims_after_fork() {
-    /// Runs in the child right after `fork()`, with one thread; only an
-    /// atomic add, which is async-signal-safe.
-    extern "C" fn in_child() {
-        FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
-    }
-    // SAFETY: `in_child` is a plain function that lives as long as the
-    // process and only touches a static atomic; registering handlers has no
-    // other precondition. It can only fail for lack of memory, and then a
-    // child can't reuse a half claimed in the parent: the calls raise
-    // RuntimeError, nothing worse.
-    unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
-}
-
-#[cfg(not(unix))]
-pub(crate) fn renew_claims_after_fork() {}
 
 /// Proof that this call is the half's only user; releases it on drop.
 struct Claimed<'a, T> {
@@ -204,7 +181,7 @@ impl SideCounter {
 /// thread calling the same side concurrently gets RuntimeError. The methods
 /// and exceptions otherwise follow queue.Queue, without task_done() and
 /// join().
-#[pyclass(frozen, weakref, module = "ringq", name = "SPSCQueue")]
+#[pyclass(frozen, weakref, subclass, module = "ringq", name = "SPSCQueue")]
 pub struct SpscQueue {
     producer: Half<Producer<Item>>,
     consumer: Half<Consumer<Item>>,
@@ -583,6 +560,12 @@ impl SpscQueue {
             chunk.clear();
             gave_up(py, outcome?, errors::full)
         })
+    }
+
+    /// (getters, putters): whether the consumer is parked waiting for an
+    /// item and the producer for room. A diagnostic for tests.
+    fn _waiting(&self) -> (usize, usize) {
+        (self.not_empty.waiting(), self.not_full.waiting())
     }
 
     /// Shut down the queue: put() raises ShutDown from now on, and get()

@@ -1,5 +1,6 @@
-//! `Queue`'s count of unfinished tasks: raised by each put, lowered by
-//! `task_done()`, waited for by `join()`.
+//! The count of unfinished tasks of `Queue`, `LifoQueue` and
+//! `PriorityQueue`: raised by each put, lowered by `task_done()`, waited
+//! for by `join()`.
 //!
 //! Only attached threads change the count (`join` reads it while detached).
 //! With the GIL, attached threads run one at a time, so a change is a load
@@ -9,6 +10,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use ringq::wait::WaitQueue;
 
@@ -24,9 +26,6 @@ pub(crate) struct Tasks {
     unfinished: Count,
     all_done: WaitQueue,
 }
-
-/// `task_done()` was called more times than there were tasks.
-pub(crate) struct TooManyDone;
 
 impl Tasks {
     pub(crate) fn new() -> Self {
@@ -83,12 +82,23 @@ impl Tasks {
         }
     }
 
-    /// Marks `n` tasks done, waking `join()` at zero; refuses (and changes
-    /// nothing) if there are fewer than `n`.
-    pub(crate) fn done(&self, n: usize) -> Result<(), TooManyDone> {
+    /// `task_done(count)`: marks `count` tasks done, waking `join()` at
+    /// zero.
+    ///
+    /// # Errors
+    ///
+    /// `ValueError` if `count < 1`, or if it is more than the tasks still
+    /// unfinished (and then nothing is marked done).
+    pub(crate) fn done(&self, count: isize) -> PyResult<()> {
+        let n = usize::try_from(count)
+            .ok()
+            .filter(|&c| c > 0)
+            .ok_or_else(|| {
+                PyValueError::new_err(format!("task_done() count must be at least 1, got {count}"))
+            })?;
         let before = self
-            .update(|count| count.checked_sub(n))
-            .map_err(|_| TooManyDone)?;
+            .update(|unfinished| unfinished.checked_sub(n))
+            .map_err(|_| PyValueError::new_err("task_done() called too many times"))?;
         if before == n {
             self.all_done.notify_all();
         }
