@@ -43,6 +43,7 @@ use pyo3::types::{PyString, PyTuple, PyType};
 use pyo3::PyClass;
 
 use crate::backing::Item;
+use crate::tasks::Tasks;
 
 /// A class whose per-item methods are the functions of this module.
 ///
@@ -83,6 +84,11 @@ pub(crate) trait Hot: PyClass<Frozen = True> + Sync {
 
     /// `full()`; only called when [`HAS_FULL`](Self::HAS_FULL).
     fn full(&self) -> bool;
+}
+
+/// A class with `task_done()`, which consumers call once per item.
+pub(crate) trait Tasked: Hot {
+    fn tasks(&self) -> &Tasks;
 }
 
 /// A C method's docstring, with the signature `inspect` reads from it.
@@ -147,27 +153,55 @@ pub(crate) fn install<T: Hot>(ty: &Bound<'_, PyType>, docs: &MethodDocs) -> PyRe
             )
         });
     for (name, meth, flags, doc) in methods.into_iter().chain(queries) {
-        // The interpreter keeps a pointer to the definition for as long as
-        // the method exists, which is for the life of the process: leaked
-        // once per method, when the module is initialised.
-        let def = Box::leak(Box::new(ffi::PyMethodDef {
-            ml_name: name.as_ptr(),
-            ml_meth: meth,
-            ml_flags: flags,
-            ml_doc: doc.0.as_ptr(),
-        }));
-        // SAFETY: `ty` is a live type object and `def` a valid method
-        // definition that outlives it; the call returns a new reference or
-        // NULL with an exception set, which `from_owned_ptr_or_err` takes.
-        let descr = unsafe {
-            Bound::from_owned_ptr_or_err(
-                ty.py(),
-                ffi::PyDescr_NewMethod(ty.as_ptr().cast::<ffi::PyTypeObject>(), def),
-            )?
-        };
-        ty.setattr(name.to_str().expect("method names are ASCII"), descr)?;
+        add_method(ty, name, meth, flags, doc)?;
     }
     Ok(())
+}
+
+/// Adds `task_done` to `T`'s type.
+///
+/// # Errors
+///
+/// As [`install`].
+pub(crate) fn install_task_done<T: Tasked>(ty: &Bound<'_, PyType>, doc: &Doc) -> PyResult<()> {
+    add_method(
+        ty,
+        c"task_done",
+        ffi::PyMethodDefPointer {
+            PyCFunctionFastWithKeywords: task_done::<T>,
+        },
+        ffi::METH_FASTCALL | ffi::METH_KEYWORDS,
+        doc,
+    )
+}
+
+/// Adds one method to a type, as a method descriptor.
+fn add_method(
+    ty: &Bound<'_, PyType>,
+    name: &'static CStr,
+    meth: ffi::PyMethodDefPointer,
+    flags: c_int,
+    doc: &Doc,
+) -> PyResult<()> {
+    // The interpreter keeps a pointer to the definition for as long as the
+    // method exists, which is for the life of the process: leaked once per
+    // method, when the module is initialised.
+    let def = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: name.as_ptr(),
+        ml_meth: meth,
+        ml_flags: flags,
+        ml_doc: doc.0.as_ptr(),
+    }));
+    // SAFETY: `ty` is a live type object and `def` a valid method
+    // definition that outlives it; the call returns a new reference or
+    // NULL with an exception set, which `from_owned_ptr_or_err` takes.
+    let descr = unsafe {
+        Bound::from_owned_ptr_or_err(
+            ty.py(),
+            ffi::PyDescr_NewMethod(ty.as_ptr().cast::<ffi::PyTypeObject>(), def),
+        )?
+    };
+    ty.setattr(name.to_str().expect("method names are ASCII"), descr)
 }
 
 /// The docstrings of a class's per-item methods.
@@ -465,6 +499,52 @@ unsafe fn get_slow<T: Hot>(
         // `timeout=None` is the same as no timeout.
         let timeout = timeout.filter(|t| !t.is_none());
         queue.get(py, block, timeout.as_deref()).map(Py::into_ptr)
+    })
+}
+
+/// `task_done(count=1)`.
+///
+/// # Safety
+///
+/// As [`put`].
+unsafe extern "C" fn task_done<T: Tasked>(
+    slf: *mut ffi::PyObject,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // SAFETY: the thread is attached (the contract).
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: `slf` is an instance of `T`, alive for the call.
+    let queue = unsafe { this::<T>(py, &slf) };
+    if nargs == 0 && kwnames.is_null() && queue.tasks().done_one() {
+        return none();
+    }
+    // SAFETY: forwarded from our caller.
+    unsafe { task_done_slow(queue, args, nargs, kwnames) }
+}
+
+/// `task_done` with a count, or with no task left to mark done.
+///
+/// # Safety
+///
+/// As [`put`], for the arguments.
+#[cold]
+#[inline(never)]
+unsafe fn task_done_slow<T: Tasked>(
+    queue: &T,
+    args: *const *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+    kwnames: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    attached(|py| {
+        // SAFETY: forwarded from our caller.
+        let [count] = unsafe { parse(py, c"task_done", &[c"count"], 0, args, nargs, kwnames)? };
+        let count = match count {
+            Some(count) => count.extract::<isize>()?,
+            None => 1,
+        };
+        queue.tasks().done(count).map(|()| none())
     })
 }
 

@@ -62,6 +62,10 @@ fn _ringq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<priority::PriorityQueue>()?;
     exclusive::register_fork_handler(m)?;
     fastcall::install::<queue::Queue>(&py.get_type::<queue::Queue>(), &queue::METHOD_DOCS)?;
+    fastcall::install_task_done::<queue::Queue>(
+        &py.get_type::<queue::Queue>(),
+        &queue::TASK_DONE_DOC,
+    )?;
     fastcall::install::<simple::SimpleQueue>(
         &py.get_type::<simple::SimpleQueue>(),
         &simple::METHOD_DOCS,

@@ -15,7 +15,7 @@ use ringq::{CapacityError, Closed, TryPopError, TryPushError};
 use crate::backing::{Item, Store};
 use crate::blocking::{self, Attempt, Block, GaveUp};
 use crate::errors;
-use crate::fastcall::{Doc, Hot, MethodDocs};
+use crate::fastcall::{Doc, Hot, MethodDocs, Tasked};
 use crate::ops;
 pub(crate) use crate::ops::batch_size;
 use crate::tasks::Tasks;
@@ -163,6 +163,13 @@ impl Hot for Queue {
     }
 }
 
+impl Tasked for Queue {
+    #[inline(always)]
+    fn tasks(&self) -> &Tasks {
+        &self.tasks
+    }
+}
+
 /// Turns how a blocking call ended into its result: `timed_out` is the
 /// error a timeout raises (Empty or Full).
 pub(crate) fn gave_up<T>(
@@ -232,26 +239,6 @@ impl Queue {
     #[getter]
     fn is_shutdown(&self) -> bool {
         self.store.is_shut_down()
-    }
-
-    /// Indicate that a formerly enqueued task is complete.
-    ///
-    /// Used by Queue consumer threads.  For each get() used to fetch a task,
-    /// a subsequent call to task_done() tells the queue that the processing
-    /// on the task is complete.
-    ///
-    /// If a join() is currently blocking, it will resume when all items
-    /// have been processed (meaning that a task_done() call was received
-    /// for every item that had been put() into the queue).
-    ///
-    /// 'count' (an extension to queue.Queue) marks that many tasks done at
-    /// once, e.g. len() of a get_many() batch.
-    ///
-    /// Raises a ValueError if called more times than there were items
-    /// placed in the queue (and then marks none done).
-    #[pyo3(signature = (count = 1))]
-    fn task_done(&self, count: isize) -> PyResult<()> {
-        self.tasks.done(count)
     }
 
     /// Blocks until all items in the Queue have been gotten and processed.
@@ -413,6 +400,26 @@ impl Queue {
         self.not_full.notify_all();
     }
 }
+
+/// The docstring of `Queue.task_done`, which [`crate::fastcall`] installs.
+pub(crate) const TASK_DONE_DOC: Doc = Doc(c"task_done($self, /, count=1)
+--
+
+Indicate that a formerly enqueued task is complete.
+
+Used by Queue consumer threads.  For each get() used to fetch a task,
+a subsequent call to task_done() tells the queue that the processing
+on the task is complete.
+
+If a join() is currently blocking, it will resume when all items
+have been processed (meaning that a task_done() call was received
+for every item that had been put() into the queue).
+
+'count' (an extension to queue.Queue) marks that many tasks done at
+once, e.g. len() of a get_many() batch.
+
+Raises a ValueError if called more times than there were items
+placed in the queue (and then marks none done).");
 
 /// The docstrings of the methods [`crate::fastcall`] installs on `Queue`.
 pub(crate) const METHOD_DOCS: MethodDocs = MethodDocs {

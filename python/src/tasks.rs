@@ -105,6 +105,20 @@ impl Tasks {
         Ok(())
     }
 
+    /// `task_done()` for one task: false, changing nothing, if there is
+    /// none (the caller raises).
+    #[inline(always)]
+    pub(crate) fn done_one(&self) -> bool {
+        match self.update(|unfinished| unfinished.checked_sub(1)) {
+            Ok(1) => {
+                self.all_done.notify_all();
+                true
+            }
+            Ok(_) => true,
+            Err(_) => false,
+        }
+    }
+
     pub(crate) fn unfinished(&self) -> usize {
         // Acquire: pairs with the Release that lowered the count, so a
         // joiner sees the work of every task_done() caller.
