@@ -104,6 +104,28 @@ enum ringq_result
     // A bug inside ringq caused a panic, which was caught at the boundary.
     // The handle involved should be considered unusable (free it).
     RINGQ_ERR_PANIC = 7,
+    // A message is longer than the shared-memory queue's maximum message
+    // size. Nothing was pushed.
+    RINGQ_ERR_TOO_LARGE = 8,
+    // The shared memory of a queue holds something no correct process
+    // writes (a bug, or a hostile process with access to it). The call did
+    // nothing else; a damaged message was dropped.
+    RINGQ_ERR_CORRUPT = 9,
+    // The file is not a shared-memory queue this library can use: not a
+    // ringq segment, another layout version, truncated, a damaged header,
+    // or made in another PID or time namespace.
+    RINGQ_ERR_INCOMPATIBLE = 10,
+    // No shared-memory queue has that name.
+    RINGQ_ERR_NOT_FOUND = 11,
+    // A shared-memory queue of that name exists already.
+    RINGQ_ERR_EXISTS = 12,
+    // The system refused access to the shared-memory queue's file.
+    RINGQ_ERR_PERMISSION = 13,
+    // Every participant entry of the shared-memory queue belongs to a live
+    // process: no more handles can attach.
+    RINGQ_ERR_PARTICIPANTS = 14,
+    // Another system call failed (creating, mapping or opening a segment).
+    RINGQ_ERR_SYSTEM = 15,
 };
 #ifndef __cplusplus
 typedef uint32_t ringq_result;
@@ -115,6 +137,20 @@ typedef uint32_t ringq_result;
 // `ringq_bounded_free`. Any number of threads may push and pop at the same
 // time; each producer's items come out in the order it pushed them.
 typedef struct ringq_bounded ringq_bounded;
+
+// A queue of byte messages in shared memory, shared by processes (and by
+// the threads within them): any number of producers and consumers.
+//
+// Opaque: create it with `ringq_shm_create`, `ringq_shm_create_ex` or
+// `ringq_shm_create_anonymous`, or attach to an existing one with
+// `ringq_shm_open` or `ringq_shm_open_fd`; release it with
+// `ringq_shm_free`. Each handle is one participant of the queue (the
+// segment holds a table of them, 256 by default): open one handle per
+// process and share it between that process's threads. A process that is
+// killed in the middle of a push or pop does not wedge the queue: the
+// others reclaim what it held, losing at most the messages of the call it
+// was in.
+typedef struct ringq_shm ringq_shm;
 
 // A bounded single-producer single-consumer FIFO queue of `void *` items:
 // the fastest queue when exactly one thread pushes and one thread pops.
@@ -449,6 +485,469 @@ ringq_result ringq_bounded_waiting(const ringq_bounded *queue, size_t *poppers, 
 // Ownership: the string is static; do not free or modify it.
 // Threads: any thread, at any time.
 const char *ringq_strerror(uint32_t result);
+
+// Creates a queue under `name` (the file `/dev/shm/<name>`, as
+// `shm_open("/<name>")` names it) for `capacity` messages of at most
+// `max_message_size` bytes each, readable and writable by this user only
+// (mode 0600), for up to 256 handles at a time. Stores the new handle in
+// `*out` (NULL on failure).
+//
+// `name` is 1 to 200 characters of `A-Z a-z 0-9 . _ -`, after an optional
+// leading `/`, not starting with a dot. The segment appears under its name
+// only once complete, and its memory (about `capacity * max_message_size`
+// bytes) is allocated now. It stays until `ringq_shm_unlink` or a reboot.
+//
+// Returns `RINGQ_OK`; `RINGQ_ERR_EXISTS` if the name is taken;
+// `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `name` or `out`, an invalid
+// name, a zero size, a capacity above 2^24 or a message size above 2^30;
+// `RINGQ_ERR_OUT_OF_MEMORY` when `/dev/shm` has no room;
+// `RINGQ_ERR_PERMISSION` or `RINGQ_ERR_SYSTEM` when the system refuses.
+//
+// Ownership: the caller owns the handle and releases it with
+// `ringq_shm_free`; the name stays until `ringq_shm_unlink`.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `name` must be NULL or a NUL-terminated string; `out` NULL or valid for
+// writing one pointer.
+ringq_result ringq_shm_create(const char *name,
+                              size_t capacity,
+                              size_t max_message_size,
+                              ringq_shm **out);
+
+// `ringq_shm_create` with the size of the participant table (1 to 1023:
+// how many handles, in all processes, may be open at once) and the file's
+// permission bits (`mode`, applied exactly, whatever the umask).
+//
+// Returns as `ringq_shm_create`; a `max_participants` of 0 or above 1023
+// gives `RINGQ_ERR_INVALID_ARGUMENT`.
+//
+// Ownership and threads: as `ringq_shm_create`.
+//
+// # Safety
+//
+// As `ringq_shm_create`.
+ringq_result ringq_shm_create_ex(const char *name,
+                                 size_t capacity,
+                                 size_t max_message_size,
+                                 size_t max_participants,
+                                 uint32_t mode,
+                                 ringq_shm **out);
+
+// Creates an anonymous queue (a sealed memfd) for `capacity` messages of at
+// most `max_message_size` bytes, reachable by processes that inherit or are
+// sent its descriptor (`ringq_shm_fd`, `ringq_shm_open_fd`). Stores the
+// handle in `*out` (NULL on failure).
+//
+// Returns `RINGQ_OK`, `RINGQ_ERR_INVALID_ARGUMENT` (NULL `out`, bad
+// sizes), `RINGQ_ERR_OUT_OF_MEMORY` or `RINGQ_ERR_SYSTEM`.
+//
+// Ownership: the caller owns the handle; the memory goes when the last
+// handle and descriptor are gone.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `out` must be NULL or valid for writing one pointer.
+ringq_result ringq_shm_create_anonymous(size_t capacity, size_t max_message_size, ringq_shm **out);
+
+// Opens the queue created under `name` and stores a new handle in `*out`
+// (NULL on failure).
+//
+// Returns `RINGQ_OK`; `RINGQ_ERR_NOT_FOUND`; `RINGQ_ERR_PERMISSION`;
+// `RINGQ_ERR_INCOMPATIBLE` for a file that is not a ringq segment this
+// library can use (another layout version, truncated, damaged header, or
+// made in another PID or time namespace); `RINGQ_ERR_PARTICIPANTS` when every
+// participant entry belongs to a live process; `RINGQ_ERR_INVALID_ARGUMENT`
+// for a NULL `name` or `out` or an invalid name; `RINGQ_ERR_SYSTEM`.
+//
+// Ownership: the caller owns the handle.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `name` must be NULL or a NUL-terminated string; `out` NULL or valid for
+// writing one pointer.
+ringq_result ringq_shm_open(const char *name, ringq_shm **out);
+
+// Opens the queue whose segment the descriptor `fd` refers to (from
+// `ringq_shm_fd` in this or another process, inherited or received over a
+// Unix socket) and stores a new handle in `*out` (NULL on failure). The
+// handle uses its own duplicate of `fd`: the caller keeps `fd` and closes
+// it when it likes.
+//
+// Returns as `ringq_shm_open`, with `RINGQ_ERR_INVALID_ARGUMENT` for a
+// negative `fd` and `RINGQ_ERR_SYSTEM` for a descriptor that cannot be
+// duplicated.
+//
+// Ownership: the caller owns the handle, and still owns `fd`.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `fd` must be a negative number or a descriptor open in this process for
+// the duration of the call; `out` must be NULL or valid for writing one
+// pointer.
+ringq_result ringq_shm_open_fd(int fd, ringq_shm **out);
+
+// Stores in `*out` the descriptor of the queue's segment, to pass to a
+// child process (it is close-on-exec: `dup` it to keep it across `exec`)
+// or over a Unix socket. The descriptor stays the handle's: do not close it.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL argument.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `out` NULL or writable.
+ringq_result ringq_shm_fd(const ringq_shm *queue, int *out);
+
+// Removes the name of a queue so that no new process can open it. Open
+// handles keep working; the memory goes with the last one.
+//
+// Returns `RINGQ_OK`, `RINGQ_ERR_NOT_FOUND`, `RINGQ_ERR_PERMISSION`,
+// `RINGQ_ERR_INVALID_ARGUMENT` for a NULL or invalid name, or
+// `RINGQ_ERR_SYSTEM`.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `name` must be NULL or a NUL-terminated string.
+ringq_result ringq_shm_unlink(const char *name);
+
+// Releases a handle: this process leaves the queue (the queue and its
+// messages stay for the other handles). NULL is ignored.
+//
+// Ownership: takes back the handle; it must not be used again.
+//
+// Threads: any one thread, once no other thread uses the handle or is
+// blocked in it.
+//
+// # Safety
+//
+// `queue` must be NULL or a handle from one of the create or open
+// functions that has not been freed, and no other thread may use it during
+// or after the call.
+void ringq_shm_free(ringq_shm *queue);
+
+// Copies the message `data[0..len]` into the queue if there is room,
+// without waiting.
+//
+// Returns `RINGQ_OK`, `RINGQ_ERR_FULL`, `RINGQ_ERR_CLOSED`,
+// `RINGQ_ERR_TOO_LARGE` when `len` is above the maximum message size,
+// `RINGQ_ERR_CORRUPT` when the shared memory was damaged,
+// `RINGQ_ERR_PARTICIPANTS` (a forked child that found no free entry), or
+// `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue`, or NULL `data` with a
+// non-zero `len`. Nothing is pushed on failure.
+//
+// Ownership: the bytes are copied; `data` stays the caller's.
+//
+// Threads: any thread, concurrently with any other call on the handle
+// except `ringq_shm_free`.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `data` NULL or `len` readable bytes.
+ringq_result ringq_shm_try_push(ringq_shm *queue, const void *data, size_t len);
+
+// Copies the message `data[0..len]` into the queue, waiting (spinning
+// briefly, then sleeping) while it is full.
+//
+// Returns as `ringq_shm_try_push`, except that a full queue is waited on;
+// `RINGQ_ERR_CLOSED` also when the queue is closed while waiting.
+//
+// Ownership and threads: as `ringq_shm_try_push`.
+//
+// # Safety
+//
+// As `ringq_shm_try_push`.
+ringq_result ringq_shm_push(ringq_shm *queue, const void *data, size_t len);
+
+// Copies the message `data[0..len]` into the queue, waiting at most
+// `timeout_ns` nanoseconds for room (0: try once; a timeout too large to
+// represent waits without a limit).
+//
+// Returns as `ringq_shm_push`, plus `RINGQ_ERR_TIMED_OUT`.
+//
+// Ownership and threads: as `ringq_shm_try_push`.
+//
+// # Safety
+//
+// As `ringq_shm_try_push`.
+ringq_result ringq_shm_push_timeout(ringq_shm *queue,
+                                    const void *data,
+                                    size_t len,
+                                    uint64_t timeout_ns);
+
+// Pushes the longest prefix of the `count` messages `datas[i][0..lens[i]]`
+// that fits, claiming their slots in one atomic step, without waiting, and
+// stores how many went in in `*pushed` (0 on any error).
+//
+// Returns `RINGQ_OK` when at least one went in (or `count` is 0),
+// `RINGQ_ERR_FULL` when none fit, `RINGQ_ERR_TOO_LARGE` if any message is
+// longer than the maximum (then none is pushed), `RINGQ_ERR_CLOSED`,
+// `RINGQ_ERR_CORRUPT`, `RINGQ_ERR_PARTICIPANTS`, or
+// `RINGQ_ERR_INVALID_ARGUMENT` for NULL arguments (arrays may be NULL when
+// `count` is 0).
+//
+// Ownership: the bytes are copied.
+//
+// Threads: as `ringq_shm_try_push`.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `datas` and `lens` NULL or `count`
+// readable elements each, `datas[i]` NULL or `lens[i]` readable bytes;
+// `pushed` NULL or writable.
+ringq_result ringq_shm_try_push_many(ringq_shm *queue,
+                                     const void *const *datas,
+                                     const size_t *lens,
+                                     size_t count,
+                                     size_t *pushed);
+
+// Like `ringq_shm_try_push_many`, but waits until at least one message
+// fits. Stores in `*pushed` how many went in (at least 1 on `RINGQ_OK`
+// unless `count` is 0); call again with the rest.
+//
+// Returns as `ringq_shm_try_push_many`, without `RINGQ_ERR_FULL`.
+//
+// Ownership and threads: as `ringq_shm_try_push_many`.
+//
+// # Safety
+//
+// As `ringq_shm_try_push_many`.
+ringq_result ringq_shm_push_many(ringq_shm *queue,
+                                 const void *const *datas,
+                                 const size_t *lens,
+                                 size_t count,
+                                 size_t *pushed);
+
+// Removes the oldest message, without waiting, copying it into
+// `buf[0..*len]` and storing its length in `*len`.
+//
+// `buf_len` must be at least the queue's maximum message size
+// (`ringq_shm_max_message_size`), so that no message can be too long for
+// it: a smaller buffer is refused before anything is taken.
+//
+// Returns `RINGQ_OK`; `RINGQ_ERR_EMPTY`; `RINGQ_ERR_CLOSED` once the queue
+// is closed and drained; `RINGQ_ERR_CORRUPT` when the message was damaged
+// in shared memory (it is dropped); `RINGQ_ERR_PARTICIPANTS`;
+// `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue`, `buf` or `len`, or a
+// `buf_len` below the maximum message size. `*len` is written only on
+// `RINGQ_OK`.
+//
+// Ownership: `buf` stays the caller's.
+//
+// Threads: any thread, concurrently with any other call on the handle
+// except `ringq_shm_free`.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `buf` NULL or valid for writing
+// `buf_len` bytes; `len` NULL or writable.
+ringq_result ringq_shm_try_pop(ringq_shm *queue, void *buf, size_t buf_len, size_t *len);
+
+// Removes the oldest message into `buf` as `ringq_shm_try_pop` does,
+// waiting (spinning briefly, then sleeping) while the queue is empty.
+//
+// Returns as `ringq_shm_try_pop`, except that an empty queue is waited on.
+//
+// Ownership and threads: as `ringq_shm_try_pop`.
+//
+// # Safety
+//
+// As `ringq_shm_try_pop`.
+ringq_result ringq_shm_pop(ringq_shm *queue, void *buf, size_t buf_len, size_t *len);
+
+// Removes the oldest message into `buf` as `ringq_shm_try_pop` does,
+// waiting at most `timeout_ns` nanoseconds for one (0: try once; a timeout
+// too large to represent waits without a limit).
+//
+// Returns as `ringq_shm_pop`, plus `RINGQ_ERR_TIMED_OUT`.
+//
+// Ownership and threads: as `ringq_shm_try_pop`.
+//
+// # Safety
+//
+// As `ringq_shm_try_pop`.
+ringq_result ringq_shm_pop_timeout(ringq_shm *queue,
+                                   void *buf,
+                                   size_t buf_len,
+                                   size_t *len,
+                                   uint64_t timeout_ns);
+
+// Removes up to `max` of the oldest messages, claimed in one atomic step,
+// without waiting. They are copied back to back into `buf`, the `i`th's
+// length stored in `lens[i]`, and their number in `*popped` (0 on any
+// error).
+//
+// At most `buf_len / max_message_size` messages are taken, so that any
+// messages fit: `buf_len` must be at least the maximum message size, and a
+// buffer of `max * max_message_size` bytes never limits the batch.
+//
+// Returns `RINGQ_OK` when at least one message was popped (or `max` is 0),
+// `RINGQ_ERR_EMPTY`, `RINGQ_ERR_CLOSED` (closed and drained),
+// `RINGQ_ERR_CORRUPT` (a damaged message was dropped; the others were
+// still popped and counted), `RINGQ_ERR_PARTICIPANTS`, or
+// `RINGQ_ERR_INVALID_ARGUMENT` for NULL arguments or a `buf_len` below the
+// maximum message size (`buf` and `lens` may be NULL when `max` is 0).
+//
+// Ownership: the buffers stay the caller's.
+//
+// Threads: as `ringq_shm_try_pop`.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `buf` NULL or valid for writing
+// `buf_len` bytes; `lens` NULL or valid for writing `max` sizes; `popped`
+// NULL or writable.
+ringq_result ringq_shm_try_pop_many(ringq_shm *queue,
+                                    void *buf,
+                                    size_t buf_len,
+                                    size_t *lens,
+                                    size_t max,
+                                    size_t *popped);
+
+// Like `ringq_shm_try_pop_many`, but waits (spinning briefly, then
+// sleeping) until at least one message is there.
+//
+// Returns as `ringq_shm_try_pop_many`, without `RINGQ_ERR_EMPTY`.
+//
+// Ownership and threads: as `ringq_shm_try_pop_many`.
+//
+// # Safety
+//
+// As `ringq_shm_try_pop_many`.
+ringq_result ringq_shm_pop_many(ringq_shm *queue,
+                                void *buf,
+                                size_t buf_len,
+                                size_t *lens,
+                                size_t max,
+                                size_t *popped);
+
+// Closes the queue for every process: pushes fail with `RINGQ_ERR_CLOSED`
+// from now on, pops return what is left and then `RINGQ_ERR_CLOSED`, and
+// every thread blocked in a push or pop, in any process, wakes up. Closing
+// a closed queue does nothing.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL.
+//
+// Threads: any thread, concurrently with any other call on the handle
+// except `ringq_shm_free`.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle.
+ringq_result ringq_shm_close(ringq_shm *queue);
+
+// Stores in `*out` whether the queue has been closed.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL argument.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `out` NULL or writable.
+ringq_result ringq_shm_is_closed(const ringq_shm *queue, bool *out);
+
+// Stores in `*out` the number of messages in the queue (a snapshot that
+// other processes may change at once).
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL argument.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `out` NULL or writable.
+ringq_result ringq_shm_len(const ringq_shm *queue, size_t *out);
+
+// Stores in `*out` the queue's capacity, in messages.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL argument.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `out` NULL or writable.
+ringq_result ringq_shm_capacity(const ringq_shm *queue, size_t *out);
+
+// Stores in `*out` the longest message the queue takes, in bytes: the
+// smallest buffer the pop functions accept.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL argument.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `out` NULL or writable.
+ringq_result ringq_shm_max_message_size(const ringq_shm *queue, size_t *out);
+
+// Counts `n` more unfinished tasks in the queue's segment, for every
+// process: call it before pushing the messages that carry them, so that a
+// consumer can never report one done before it is counted.
+//
+// Returns `RINGQ_OK`, `RINGQ_ERR_CORRUPT` if the count would overflow
+// (only a damaged count can), or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL
+// `queue`.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle.
+ringq_result ringq_shm_add_tasks(ringq_shm *queue, uint64_t n);
+
+// Reports one task done; when none is left, every `ringq_shm_join_timeout`
+// in every process returns.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or
+// when no task is unfinished (the count is unchanged then).
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle.
+ringq_result ringq_shm_task_done(ringq_shm *queue);
+
+// Stores in `*out` the number of unfinished tasks (a snapshot).
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL argument.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `out` NULL or writable.
+ringq_result ringq_shm_unfinished_tasks(const ringq_shm *queue, uint64_t *out);
+
+// Waits until no task is unfinished, for `timeout_ns` nanoseconds at most
+// (a timeout too large to represent, such as `UINT64_MAX`, waits without a
+// limit).
+//
+// A process killed while it held tasks leaves them counted: the join then
+// times out. The queue cannot know which tasks a dead process held.
+//
+// Returns `RINGQ_OK`, `RINGQ_ERR_TIMED_OUT`, `RINGQ_ERR_PARTICIPANTS`, or
+// `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue`.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle.
+ringq_result ringq_shm_join_timeout(ringq_shm *queue, uint64_t timeout_ns);
 
 // Creates a queue that holds up to `capacity` items and stores its handle in
 // `*out` (NULL on failure).

@@ -20,6 +20,8 @@ mod ops;
 
 pub mod bounded;
 pub mod result;
+#[cfg(target_os = "linux")]
+pub mod shm;
 pub mod spsc;
 pub mod unbounded;
 

@@ -80,10 +80,11 @@ mod linux {
         wait(word, expected, timeout, 0);
     }
 
-    /// Wakes threads of any process sleeping on `word` in [`wait_shared`].
+    /// Wakes threads of any process sleeping on `word` in [`wait_shared`],
+    /// and returns how many it woke.
     #[allow(dead_code)] // used by the shared-memory queues
-    pub(crate) fn wake_shared(word: &AtomicU32, who: Wake) {
-        wake(word, who, 0);
+    pub(crate) fn wake_shared(word: &AtomicU32, who: Wake) -> usize {
+        wake(word, who, 0)
     }
 
     fn wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>, flags: libc::c_int) {
@@ -111,21 +112,23 @@ mod linux {
         }
     }
 
-    fn wake(word: &AtomicU32, who: Wake, flags: libc::c_int) {
+    fn wake(word: &AtomicU32, who: Wake, flags: libc::c_int) -> usize {
         let count = match who {
             Wake::One => 1,
             Wake::All => libc::c_int::MAX,
         };
         // SAFETY: FUTEX_WAKE only uses the address of `word` as a key; it
         // neither reads nor writes memory of ours.
-        unsafe {
+        let woken = unsafe {
             libc::syscall(
                 libc::SYS_futex,
                 word.as_ptr(),
                 libc::FUTEX_WAKE | flags,
                 count,
-            );
-        }
+            )
+        };
+        // A failure (-1) woke nobody.
+        usize::try_from(woken).unwrap_or(0)
     }
 }
 

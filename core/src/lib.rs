@@ -6,6 +6,7 @@
 //! | bounded SPSC | [`spsc::channel`] → [`spsc::Producer`], [`spsc::Consumer`] | exactly one thread pushes and one pops: the fastest |
 //! | bounded MPMC | [`BoundedQueue`] | any number of threads, with back-pressure |
 //! | unbounded MPMC | [`UnboundedQueue`] | any number of threads, pushes never wait |
+//! | shared-memory MPMC (Linux) | `shm::ShmQueue` | byte messages between processes of one machine |
 //!
 //! Every queue has the same operations:
 //!
@@ -86,6 +87,11 @@
 //! producer.join().unwrap();
 //! ```
 //!
+//! The shared-memory queue ([`shm`], Linux only) carries byte messages
+//! between processes rather than values between threads; its module docs
+//! say what it is and is not, and how it survives processes killed in the
+//! middle of an operation.
+//!
 //! # How the queues work
 //!
 //! **SPSC** ([`spsc`]) is the design of rigtorp's `SPSCQueue` and rtrb. The
@@ -163,6 +169,8 @@ mod loom;
 
 pub mod error;
 pub mod mpmc;
+#[cfg(target_os = "linux")]
+pub mod shm;
 pub mod spsc;
 pub mod unbounded;
 pub mod wait;

@@ -671,7 +671,10 @@ static void test_strerror(void) {
     const ringq_result codes[] = {
         RINGQ_OK,         RINGQ_ERR_FULL,             RINGQ_ERR_EMPTY,
         RINGQ_ERR_CLOSED, RINGQ_ERR_TIMED_OUT,        RINGQ_ERR_INVALID_ARGUMENT,
-        RINGQ_ERR_OUT_OF_MEMORY, RINGQ_ERR_PANIC,
+        RINGQ_ERR_OUT_OF_MEMORY, RINGQ_ERR_PANIC,     RINGQ_ERR_TOO_LARGE,
+        RINGQ_ERR_CORRUPT, RINGQ_ERR_INCOMPATIBLE,    RINGQ_ERR_NOT_FOUND,
+        RINGQ_ERR_EXISTS, RINGQ_ERR_PERMISSION,       RINGQ_ERR_PARTICIPANTS,
+        RINGQ_ERR_SYSTEM,
     };
     const size_t n = sizeof codes / sizeof codes[0];
     CHECK(RINGQ_OK == 0);
@@ -681,7 +684,7 @@ static void test_strerror(void) {
         CHECK(strcmp(s, "unknown ringq error") != 0);
         for (size_t j = 0; j < i; j++) CHECK(strcmp(s, ringq_strerror(codes[j])) != 0);
     }
-    CHECK(strcmp(ringq_strerror(RINGQ_ERR_PANIC + 1), "unknown ringq error") == 0);
+    CHECK(strcmp(ringq_strerror(RINGQ_ERR_SYSTEM + 1), "unknown ringq error") == 0);
     CHECK(strcmp(ringq_strerror(UINT32_MAX), "unknown ringq error") == 0);
     CHECK(strcmp(ringq_strerror(RINGQ_ERR_CLOSED), "queue is closed") == 0);
 }
