@@ -157,8 +157,10 @@ struct Rare {
 
 /// The items of a `Queue` or `SimpleQueue`, its limit, and its shutdown.
 pub(crate) struct Store {
-    /// The ring the queue was made with.
-    initial: Ring,
+    /// The ring the queue was made with. Boxed: the ring's cache-padded
+    /// positions need more alignment than the Python object that holds the
+    /// store has (16 bytes, from CPython's allocator).
+    initial: Box<Ring>,
     /// The ring that serves the queue now, when it is not `initial`; null
     /// until the first move. Owned by the store; a replaced one goes to
     /// `retired`.
@@ -195,7 +197,7 @@ impl Store {
     pub(crate) fn with_maxsize(maxsize: isize) -> Result<Self, CapacityError> {
         let exact = usize::try_from(maxsize).ok().filter(|&m| m > 0);
         Ok(Self {
-            initial: Ring::new(exact.unwrap_or(FIRST_RING))?,
+            initial: Box::new(Ring::new(exact.unwrap_or(FIRST_RING))?),
             current: AtomicPtr::new(ptr::null_mut()),
             grows: AtomicBool::new(exact.is_none()),
             soft_limit: AtomicUsize::new(0),
@@ -224,7 +226,7 @@ impl Store {
         // contents are visible.
         let current = self.current.load(Ordering::Acquire);
         if current.is_null() {
-            &self.initial
+            &*self.initial
         } else {
             // SAFETY: a non-null `current` points to a ring the store owns;
             // it is freed only after a move replaced it, and no attached
@@ -243,7 +245,7 @@ impl Store {
         self.peekers.fetch_add(1, Ordering::SeqCst);
         let current = self.current.load(Ordering::SeqCst);
         let ring = if current.is_null() {
-            &self.initial
+            &*self.initial
         } else {
             // SAFETY: counted in `peekers` before loading it, so the ring is
             // not freed until the count drops (see `free_retired`).

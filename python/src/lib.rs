@@ -51,6 +51,19 @@ mod tasks;
 
 use pyo3::prelude::*;
 
+// CPython's allocator aligns objects to 16 bytes, and PyO3 places a class's
+// fields inside the object: a field that needs more (a cache-padded counter,
+// say) would be misaligned, which is undefined behaviour. Such fields are
+// boxed; this keeps it so.
+const _: () = {
+    const OBJECT_ALIGN: usize = 16;
+    assert!(std::mem::align_of::<queue::Queue>() <= OBJECT_ALIGN);
+    assert!(std::mem::align_of::<simple::SimpleQueue>() <= OBJECT_ALIGN);
+    assert!(std::mem::align_of::<spsc::SpscQueue>() <= OBJECT_ALIGN);
+    assert!(std::mem::align_of::<lifo::LifoQueue>() <= OBJECT_ALIGN);
+    assert!(std::mem::align_of::<priority::PriorityQueue>() <= OBJECT_ALIGN);
+};
+
 /// Lock-free queues for Python threads (the compiled part of `ringq`).
 #[pymodule(gil_used = false)]
 fn _ringq(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -187,8 +187,10 @@ pub struct SpscQueue {
     consumer: Half<Consumer<Item>>,
     /// Set by shutdown(); checked by every operation.
     shut_down: AtomicBool,
-    pushed: SideCounter,
-    popped: SideCounter,
+    /// Boxed, as are the other over-aligned parts: CPython's allocator
+    /// aligns the object itself to 16 bytes only.
+    pushed: Box<SideCounter>,
+    popped: Box<SideCounter>,
     maxsize: usize,
     /// The consumer, when it waits for an item (or for shutdown).
     not_empty: WaitQueue,
@@ -429,8 +431,8 @@ impl SpscQueue {
             producer: Half::new(producer),
             consumer: Half::new(consumer),
             shut_down: AtomicBool::new(false),
-            pushed: SideCounter(AtomicUsize::new(0)),
-            popped: SideCounter(AtomicUsize::new(0)),
+            pushed: Box::new(SideCounter(AtomicUsize::new(0))),
+            popped: Box::new(SideCounter(AtomicUsize::new(0))),
             maxsize: capacity,
             not_empty: WaitQueue::new(),
             not_full: WaitQueue::new(),

@@ -23,14 +23,16 @@ struct Count(AtomicUsize);
 
 /// Unfinished tasks, and the threads in `join()`.
 pub(crate) struct Tasks {
-    unfinished: Count,
+    /// Boxed: the Python object that holds `Tasks` is only 16-byte aligned
+    /// (CPython's allocator), too little for the count's own line.
+    unfinished: Box<Count>,
     all_done: WaitQueue,
 }
 
 impl Tasks {
     pub(crate) fn new() -> Self {
         Self {
-            unfinished: Count(AtomicUsize::new(0)),
+            unfinished: Box::new(Count(AtomicUsize::new(0))),
             all_done: WaitQueue::new(),
         }
     }
