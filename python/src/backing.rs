@@ -226,7 +226,7 @@ impl Store {
         // contents are visible.
         let current = self.current.load(Ordering::Acquire);
         if current.is_null() {
-            &*self.initial
+            &self.initial
         } else {
             // SAFETY: a non-null `current` points to a ring the store owns;
             // it is freed only after a move replaced it, and no attached
