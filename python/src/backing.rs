@@ -314,7 +314,7 @@ impl Store {
     /// thread.
     pub(crate) fn may_have_room(&self) -> bool {
         self.is_shut_down()
-            || self.peek(|ring| self.limit(ring).map_or(true, |limit| ring.len() < limit))
+            || self.peek(|ring| self.limit(ring).is_none_or(|limit| ring.len() < limit))
     }
 
     /// Whether a get may find an item now: a wait's peek, for a detached
