@@ -11,9 +11,9 @@
 #   PYTHON  one interpreter per wheel to test, oldest first
 #
 # The oldest and the newest interpreter run the whole suite. Those in
-# between skip the files named in $WHEEL_SLOW_TESTS (the many-thread runs,
-# which take seconds each and depend least on the Python version), so any
-# new test file runs on every version.
+# between skip the files named in $WHEEL_SLOW_TESTS (the many-thread, fork
+# and signal runs, which take seconds each and are covered at both ends of
+# the range), so any new test file runs on every version.
 set -euo pipefail
 
 dist=$(realpath "$1")
@@ -23,7 +23,7 @@ shift 3
 [ $# -gt 0 ] || { echo "test-wheels: no interpreters given" >&2; exit 1; }
 oldest=$1
 newest=${!#}
-slow=${WHEEL_SLOW_TESTS:-test_signals.py test_spsc.py test_stress.py}
+slow=${WHEEL_SLOW_TESTS:-test_fork.py test_fork_lifo_priority.py test_signals.py test_stress.py}
 
 # PATH without any directory that holds cargo or rustc.
 no_rust_path=
