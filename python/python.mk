@@ -42,36 +42,21 @@ test-python: build-python
 	$(MAKE) --no-print-directory test-cpython-queue
 
 # CPython's own Lib/test/test_queue.py against ringq (see
-# tests/python/cpython/run_test_queue.py), on every CPython from 3.9 up
-# that pyenv lists. The project's interpreter uses the project's build;
-# each other one gets its own wheel, built in its own cargo target dir (so
-# later runs rebuild incrementally) and unpacked under build/cpython/.
-# Without pyenv, only the project's interpreter runs.
-PYENV_ROOT_DIR := $(shell pyenv root 2>/dev/null)
-CPYTHON_VERSIONS := $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.(9|[1-9][0-9])\.[0-9]+$$')
+# tests/python/cpython/run_test_queue.py), on every CPython that gets a
+# release wheel (python/wheels.mk: each one from 3.9 up that pyenv lists),
+# run against that very wheel, unpacked under build/cpython/.
 CPYTHON_BUILD := $(ROOT)/build/cpython
 RUN_TEST_QUEUE := cd $(ROOT)/tests/python/cpython && timeout 600
 
-test-cpython-queue: build-python
-	@own=$$($(PY) -c 'import platform; print(platform.python_version())'); \
-	versions="$(CPYTHON_VERSIONS)"; \
-	if [ -z "$$versions" ]; then \
-		echo "test-cpython-queue: pyenv lists no CPython >= 3.9; running on the project's interpreter only"; \
-		versions="$$own"; \
-	fi; \
-	summary=""; \
-	for v in $$versions; do \
-		out="$(CPYTHON_BUILD)/$$v"; \
+test-cpython-queue: wheels
+	@summary=""; \
+	for run in $(WHEEL_PYTHONS); do \
+		tag=$$("$$run" -c 'import sys; print("cp%d%d" % sys.version_info[:2])'); \
+		wheel=$$(ls $(DIST_DIR)/ringq-*-$$tag-$$tag-*.whl); \
+		out="$(CPYTHON_BUILD)/$$tag"; \
 		rm -rf "$$out"; mkdir -p "$$out"; \
-		if [ "$$v" = "$$own" ]; then \
-			run="$(PY)"; site=""; \
-		else \
-			run="$(PYENV_ROOT_DIR)/versions/$$v/bin/python3"; site="$$out/site"; \
-			$(PY_VENV)/bin/maturin build --release --quiet -i "$$run" -m $(ROOT)/python/Cargo.toml \
-				--target-dir $(ROOT)/target/cpython/$$v --out "$$out/wheel"; \
-			"$$run" -m zipfile -e "$$out"/wheel/*.whl "$$site"; \
-		fi; \
-		if ! ($(RUN_TEST_QUEUE) env PYTHONPATH="$$site" "$$run" -B run_test_queue.py) > "$$out/test_queue.log" 2>&1; then \
+		"$$run" -m zipfile -e "$$wheel" "$$out/site"; \
+		if ! ($(RUN_TEST_QUEUE) env PYTHONPATH="$$out/site" "$$run" -B run_test_queue.py) > "$$out/test_queue.log" 2>&1; then \
 			cat "$$out/test_queue.log"; exit 1; \
 		fi; \
 		cat "$$out/test_queue.log"; \

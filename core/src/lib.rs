@@ -181,7 +181,8 @@ pub use error::{
 pub use mpmc::BoundedQueue;
 pub use unbounded::UnboundedQueue;
 
-/// The Rust examples in the project README, compiled and run as doctests.
+/// The examples in the crate's README, compiled and run as doctests. The
+/// README is part of the published package, so this works there too.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeExamples;

@@ -41,7 +41,9 @@ class Queue(Generic[_T]):
     def __class_getitem__(cls, item: Any, /) -> GenericAlias: ...
     @property
     def maxsize(self) -> int:
-        """The maxsize the queue was created with (<= 0 means unbounded)."""
+        """The maximum number of items (<= 0 means unbounded); assignable, as in queue.Queue."""
+    @maxsize.setter
+    def maxsize(self, maxsize: int) -> None: ...
     @property
     def unfinished_tasks(self) -> int:
         """The number of items put and not yet marked done with task_done()."""
@@ -70,7 +72,9 @@ class Queue(Generic[_T]):
         self, max_items: int, block: bool = True, timeout: float | None = None
     ) -> list[_T]:
         """Remove and return up to max_items items as a list, in queue order."""
-    def put_many(self, items: Iterable[_T]) -> None:
+    def put_many(
+        self, items: Iterable[_T], block: bool = True, timeout: float | None = None
+    ) -> None:
         """Put every item of an iterable into the queue, in order."""
     def shutdown(self, immediate: bool = False) -> None:
         """Shut-down the queue, making queue gets and puts raise ShutDown."""
@@ -98,7 +102,9 @@ class SimpleQueue(Generic[_T]):
         self, max_items: int, block: bool = True, timeout: float | None = None
     ) -> list[_T]:
         """Remove and return up to max_items items as a list, in queue order."""
-    def put_many(self, items: Iterable[_T]) -> None:
+    def put_many(
+        self, items: Iterable[_T], block: bool = True, timeout: float | None = None
+    ) -> None:
         """Put every item of an iterable into the queue, in order, in batches."""
 
 @disjoint_base
@@ -132,7 +138,9 @@ class SPSCQueue(Generic[_T]):
         self, max_items: int, block: bool = True, timeout: float | None = None
     ) -> list[_T]:
         """Remove and return up to max_items items as a list, in queue order."""
-    def put_many(self, items: Iterable[_T]) -> None:
+    def put_many(
+        self, items: Iterable[_T], block: bool = True, timeout: float | None = None
+    ) -> None:
         """Put every item of an iterable into the queue, in order, in batches."""
     def shutdown(self) -> None:
         """Shut down the queue: put() raises ShutDown, get() raises it once drained."""

@@ -87,6 +87,13 @@ fn after_fork_in_child() {
     GENERATION.fetch_add(1, Ordering::Relaxed);
 }
 
+/// This process's fork generation, for the other owner words that a fork
+/// must not carry over to the child (the SPSC side claims).
+pub(crate) fn fork_generation() -> u32 {
+    // Relaxed: as in `my_word`.
+    GENERATION.load(Ordering::Relaxed)
+}
+
 /// Has `os.fork()` call [`after_fork_in_child`] in every child.
 ///
 /// # Errors

@@ -1,4 +1,12 @@
-//! The unfinished-task count behind `task_done()` and `join()`.
+//! The count of unfinished tasks of `Queue`, `LifoQueue` and
+//! `PriorityQueue`: raised by each put, lowered by `task_done()`, waited
+//! for by `join()`.
+//!
+//! Only attached threads change the count (`join` reads it while detached).
+//! With the GIL, attached threads run one at a time, so a change is a load
+//! and a store: no atomic read-modify-write, which costs a locked
+//! instruction on every put. A free-threaded build has no GIL to order
+//! them, so there each change is an atomic read-modify-write.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -6,111 +14,146 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use ringq::wait::WaitQueue;
 
-use crate::blocking::wait_in_slices;
+use crate::blocking::{self, Attempt};
 
-/// Items put and not yet marked done, and the threads in `join()`.
+/// The count, alone on its cache line: every put and every `task_done()`
+/// writes it.
+#[repr(align(128))]
+struct Count(AtomicUsize);
+
+/// Unfinished tasks, and the threads in `join()`.
 pub(crate) struct Tasks {
-    unfinished: AtomicUsize,
-    /// Threads in `join()`, woken when `unfinished` reaches zero.
+    /// Boxed: the Python object that holds `Tasks` is only 16-byte aligned
+    /// (CPython's allocator), too little for the count's own line.
+    unfinished: Box<Count>,
     all_done: WaitQueue,
 }
 
 impl Tasks {
     pub(crate) fn new() -> Self {
         Self {
-            unfinished: AtomicUsize::new(0),
+            unfinished: Box::new(Count(AtomicUsize::new(0))),
             all_done: WaitQueue::new(),
         }
     }
 
-    /// The count now.
-    pub(crate) fn unfinished(&self) -> usize {
-        // Acquire: pairs with the Release decrement that reached zero, so a
-        // joiner sees the work of every task_done() caller.
-        self.unfinished.load(Ordering::Acquire)
-    }
-
-    /// Counts `n` new tasks. Callers count an item before any consumer can
-    /// take it, so `task_done()` never finds the count behind.
-    pub(crate) fn add(&self, n: usize) {
-        // Relaxed: whatever hands the item to a consumer (the store's
-        // ownership, released after this) publishes the count with it.
+    /// Changes the count with `change`, which gets the current count and
+    /// returns the new one, or `None` to leave it. Returns the old count, or
+    /// `Err` with it if `change` declined. Only attached threads call this.
+    #[inline(always)]
+    fn update(&self, change: impl FnMut(usize) -> Option<usize>) -> Result<usize, usize> {
         #[cfg(not(Py_GIL_DISABLED))]
         {
-            // Every change to the count runs attached: with a GIL, one at a
-            // time, and nothing between this load and store can hand the
-            // GIL over, so no read-modify-write is needed.
-            let count = self.unfinished.load(Ordering::Relaxed);
-            self.unfinished.store(count + n, Ordering::Relaxed);
+            let mut change = change;
+            // Relaxed load: we hold the GIL, and so did the last writer.
+            let now = self.unfinished.0.load(Ordering::Relaxed);
+            let new = change(now).ok_or(now)?;
+            // Release: a joiner that reads the new count (Acquire) sees the
+            // work done before it.
+            self.unfinished.0.store(new, Ordering::Release);
+            Ok(now)
         }
         #[cfg(Py_GIL_DISABLED)]
-        self.unfinished.fetch_add(n, Ordering::Relaxed);
+        {
+            // AcqRel: Release as above; Acquire keeps the count coherent with
+            // the other threads' changes.
+            self.unfinished
+                .0
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, change)
+        }
     }
 
-    /// Uncounts up to `n` tasks without going below zero (items drained by
-    /// an immediate shutdown), waking `join()` at zero.
+    /// Counts `n` new tasks, before their items are pushed, so a consumer's
+    /// `task_done()` never finds the count behind the items it has seen.
+    #[inline(always)]
+    pub(crate) fn add(&self, n: usize) {
+        let _ = self.update(|count| Some(count.wrapping_add(n)));
+    }
+
+    /// Uncounts up to `n` tasks (items that did not go in, or that an
+    /// immediate shutdown drained), waking `join()` at zero.
     pub(crate) fn forget(&self, n: usize) {
         if n == 0 {
             return;
         }
-        // AcqRel: ordered with task_done()'s decrements; Release so a joiner
-        // that sees zero sees everything before it.
-        let previous = self
-            .unfinished
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |count| {
-                Some(count.saturating_sub(n))
-            })
+        let before = self
+            .update(|count| Some(count.saturating_sub(n)))
             .unwrap_or_else(|count| count);
-        if previous <= n {
+        if before <= n {
             self.all_done.notify_all();
         }
     }
 
-    /// `task_done()`, marking `count` tasks done at once.
+    /// `task_done(count)`: marks `count` tasks done, waking `join()` at
+    /// zero.
     ///
     /// # Errors
     ///
     /// `ValueError` if `count < 1`, or if it is more than the tasks still
     /// unfinished (and then nothing is marked done).
     pub(crate) fn done(&self, count: isize) -> PyResult<()> {
-        let count = usize::try_from(count)
+        let n = usize::try_from(count)
             .ok()
             .filter(|&c| c > 0)
             .ok_or_else(|| {
                 PyValueError::new_err(format!("task_done() count must be at least 1, got {count}"))
             })?;
-        // AcqRel: Release publishes this task's work to a joiner; Acquire
-        // keeps the count coherent with the puts whose items we got.
-        let previous = self
-            .unfinished
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |unfinished| {
-                unfinished.checked_sub(count)
-            })
+        let before = self
+            .update(|unfinished| unfinished.checked_sub(n))
             .map_err(|_| PyValueError::new_err("task_done() called too many times"))?;
-        if previous == count {
+        if before == n {
             self.all_done.notify_all();
         }
         Ok(())
     }
 
-    /// Wakes every `join()` so it looks at the count again.
+    /// `task_done()` for one task: false, changing nothing, if there is
+    /// none (the caller raises).
+    #[inline(always)]
+    pub(crate) fn done_one(&self) -> bool {
+        match self.update(|unfinished| unfinished.checked_sub(1)) {
+            Ok(1) => {
+                self.all_done.notify_all();
+                true
+            }
+            Ok(_) => true,
+            Err(_) => false,
+        }
+    }
+
+    pub(crate) fn unfinished(&self) -> usize {
+        // Acquire: pairs with the Release that lowered the count, so a
+        // joiner sees the work of every task_done() caller.
+        self.unfinished.0.load(Ordering::Acquire)
+    }
+
+    /// Wakes every `join()`, to look at the count again.
     pub(crate) fn wake_joiners(&self) {
         self.all_done.notify_all();
     }
 
-    /// `join()`: blocks, detached and interruptible, until the count is 0.
+    /// Blocks until the count is zero.
     ///
     /// # Errors
     ///
     /// Whatever a signal handler raised while waiting.
     pub(crate) fn join(&self, py: Python<'_>) -> PyResult<()> {
-        if self.unfinished() == 0 {
-            return Ok(());
-        }
-        wait_in_slices(py, None, |slice_end| {
-            self.all_done
-                .wait_until(Some(slice_end), || (self.unfinished() == 0).then_some(()))
-        })?;
+        let outcome = blocking::wait_until(
+            py,
+            &self.all_done,
+            true,
+            None,
+            || {
+                if self.unfinished() == 0 {
+                    Attempt::Done(())
+                } else {
+                    Attempt::NotYet
+                }
+            },
+            || self.unfinished() == 0,
+        )?;
+        // No deadline and never ShutDown: it only returns done.
+        debug_assert!(outcome.is_ok());
         Ok(())
     }
 }

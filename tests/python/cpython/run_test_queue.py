@@ -24,21 +24,6 @@ import ringq
 SKIPPED: dict[str, str] = {}
 
 
-def maxsize_is_assignable(cls: type) -> bool:
-    try:
-        cls(3).maxsize = 2
-    except AttributeError:
-        return False
-    return True
-
-
-if not maxsize_is_assignable(ringq.Queue):
-    # Not a difference: ringq.Queue.maxsize is to become assignable, and
-    # then this test runs like the others.
-    for case in ("PyQueueTest", "CQueueTest"):
-        SKIPPED[f"{case}.test_shrinking_queue"] = "ringq.Queue.maxsize cannot be assigned in this build"
-
-
 SUBSTITUTED = ("Queue", "SimpleQueue", "LifoQueue", "PriorityQueue", "Empty", "Full", "ShutDown")
 
 
