@@ -17,6 +17,8 @@ import pickle
 import queue
 import socket
 import sys
+import threading
+import time
 from typing import Any, Callable
 
 import pytest
@@ -123,6 +125,24 @@ def test_qsize_counts_messages(make: Callable[..., Any]) -> None:
 
 def test_exceptions_are_the_standard_librarys() -> None:
     assert ringq.Empty is queue.Empty and ringq.Full is queue.Full
+
+
+def test_blocked_getters_each_get_one_message() -> None:
+    # Two threads wait on an empty queue; each message goes to exactly one
+    # of them, and one that finds its message taken waits on.
+    q: ringq.ProcessQueue[int] = ringq.ProcessQueue(4)
+    got: list[int] = []
+    threads = [threading.Thread(target=lambda: got.append(q.get(timeout=HANG_GUARD_S))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    wait_until = time.monotonic() + HANG_GUARD_S
+    while q.waiting_getters() < 2 and time.monotonic() < wait_until:
+        time.sleep(0.001)
+    q.put(1)
+    q.put(2)
+    for t in threads:
+        t.join(HANG_GUARD_S)
+    assert sorted(got) == [1, 2]
 
 
 def test_defaults() -> None:

@@ -2,10 +2,11 @@
 //! first, attached; a wait in slices only when the queue is full or empty.
 //!
 //! Messages are bytes. A pop copies each one once, from the shared memory
-//! into a new `bytes` object, when it finds a message at once. When it has
-//! to wait, the waiting (detached) thread copies the message into a Rust
-//! buffer and makes the `bytes` once re-attached, so no Python object is
-//! made or touched while detached.
+//! into a new `bytes` object. When it has to wait, the thread waits
+//! detached for a message to be ready, without taking it, then re-attaches
+//! and pops it as the fast path does, so no Python object is made or
+//! touched while detached. (A batch that waits copies its messages into
+//! Rust buffers while detached, and makes the `bytes` once re-attached.)
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -194,29 +195,44 @@ impl Transfer {
                 return Ok(PyBytes::new(py, &message));
             }
         }
-        let outcome = match self.shm.try_pop_with(|m| raw::bytes_from_message(py, &m)) {
-            Ok(made) => return made,
+        match self.shm.try_pop_with(|m| raw::bytes_from_message(py, &m)) {
+            Ok(made) => made,
             Err(ShmError::Empty) => match patience {
-                Patience::Until(deadline) => self.pop_waiting(py, deadline)?,
-                Patience::None => Err(ShmError::Empty),
+                Patience::Until(deadline) => self.pop_waiting(py, deadline),
+                Patience::None => Err(errors::from_shm(py, Op::Get, ShmError::Empty)),
             },
-            Err(err) => Err(err),
-        };
-        match outcome {
-            Ok(message) => Ok(PyBytes::new(py, &message)),
             Err(err) => Err(errors::from_shm(py, Op::Get, err)),
         }
     }
 
+    /// Waits, detached, until a message is ready, then pops it attached,
+    /// straight into a new `bytes`: the message is copied once, as on the
+    /// fast path. Another consumer may take the message first; then it
+    /// waits again.
     #[cold]
-    fn pop_waiting(
+    fn pop_waiting<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         deadline: Option<Instant>,
-    ) -> PyResult<Result<Vec<u8>, ShmError>> {
-        timeout::in_slices(py, deadline, |end| {
-            self.shm.pop_with_deadline(Some(end), |m| m.to_vec())
-        })
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        loop {
+            let ready = timeout::in_slices(py, deadline, |end| {
+                self.shm.wait_for_message_deadline(Some(end))
+            })?;
+            if let Err(err) = ready {
+                return Err(errors::from_shm(py, Op::Get, err));
+            }
+            match self.shm.try_pop_with(|m| raw::bytes_from_message(py, &m)) {
+                Ok(made) => return made,
+                Err(ShmError::Empty) => {}
+                Err(err) => return Err(errors::from_shm(py, Op::Get, err)),
+            }
+            // Taken by another consumer: wait again, unless the time is up.
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(errors::from_shm(py, Op::Get, ShmError::Empty));
+            }
+            py.check_signals()?;
+        }
     }
 
     /// Pops up to `max` messages (at least one), claimed in one step:
