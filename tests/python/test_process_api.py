@@ -331,8 +331,9 @@ def test_get_many_keeps_the_messages_after_one_that_fails_to_unpickle() -> None:
 
 
 def test_shutdown_is_queue_wide() -> None:
-    q = ringq.ProcessQueue(8)
-    other = pickle.loads(pickle.dumps(q))  # a second handle on the same queue
+    name = unique_name()
+    q = ringq.ProcessQueue(8, name=name)
+    other = ringq.ProcessQueue.open(name)  # a second handle on the same queue
     q.put(1)
     q.put(2)
     other.shutdown()

@@ -26,7 +26,13 @@ import process_helpers as helpers
 import ringq
 from process_helpers import HANG_GUARD_S, leftover_segments
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="shared memory queues need Linux")
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="shared memory queues need Linux"),
+    # 3.12+ warns that forking a process with threads (pytest's faulthandler
+    # watchdog is one) may deadlock the child; these children only use the
+    # queue and multiprocessing.
+    pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning"),
+]
 
 ROUNDS = 3
 

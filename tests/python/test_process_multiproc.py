@@ -19,6 +19,7 @@ import sys
 import textwrap
 import threading
 import warnings
+from multiprocessing import resource_sharer
 from typing import Any
 
 import pytest
@@ -27,7 +28,13 @@ import process_helpers as helpers
 import ringq
 from process_helpers import HANG_GUARD_S, leftover_segments, unique_name
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="shared memory queues need Linux")
+pytestmark = [
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="shared memory queues need Linux"),
+    # 3.12+ warns that forking a process with threads (pytest's faulthandler
+    # watchdog is one) may deadlock the child; these children only use the
+    # queue and multiprocessing.
+    pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning"),
+]
 
 START_METHODS = ["fork", "spawn", "forkserver"]
 HELPERS_DIR = os.path.dirname(os.path.abspath(helpers.__file__))
@@ -103,6 +110,8 @@ def test_queue_sent_through_a_queue_to_a_running_process() -> None:
     inbox.put(payload)  # this process must live until the child has it
     assert results.get(timeout=HANG_GUARD_S) == ("ProcessQueue", "inside")
     join_all([child])
+    # The sharer's thread would make every later fork in this process warn.
+    resource_sharer.stop()
 
 
 # --- unrelated processes ---------------------------------------------------
