@@ -55,12 +55,13 @@ mod tasks;
 
 use pyo3::prelude::*;
 
-// CPython's allocator aligns objects to 16 bytes, and PyO3 places a class's
-// fields inside the object: a field that needs more (a cache-padded counter,
-// say) would be misaligned, which is undefined behaviour. Such fields are
-// boxed; this keeps it so.
+/// What CPython's allocator aligns objects to. PyO3 places a class's
+/// fields inside the object, so a field that needs more (a cache-padded
+/// counter, say) would be misaligned, which is undefined behaviour. Such
+/// fields are boxed; the checks below keep it so.
+const OBJECT_ALIGN: usize = 16;
+
 const _: () = {
-    const OBJECT_ALIGN: usize = 16;
     assert!(std::mem::align_of::<queue::Queue>() <= OBJECT_ALIGN);
     assert!(std::mem::align_of::<simple::SimpleQueue>() <= OBJECT_ALIGN);
     assert!(std::mem::align_of::<spsc::SpscQueue>() <= OBJECT_ALIGN);

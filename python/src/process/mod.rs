@@ -32,6 +32,12 @@ mod transfer;
 
 use pyo3::prelude::*;
 
+// Within the object's alignment, as the other classes are (see lib.rs).
+const _: () = {
+    assert!(std::mem::align_of::<class::ProcessQueue>() <= crate::OBJECT_ALIGN);
+    assert!(std::mem::align_of::<class::JoinableProcessQueue>() <= crate::OBJECT_ALIGN);
+};
+
 /// Adds the classes to the extension module.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<class::ProcessQueue>()?;
