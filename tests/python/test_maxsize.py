@@ -118,19 +118,27 @@ def test_growing_wakes_a_blocked_putter() -> None:
 
 def test_shrinking_under_concurrent_puts_and_gets() -> None:
     """maxsize changes while threads put and get: nothing is lost or
-    duplicated, and puts that wait always come back."""
+    duplicated, and puts that wait always come back. The producers keep
+    going until every resize has happened, so all of them land mid-traffic
+    however the threads are scheduled."""
     q = ringq.Queue(8)
-    n = 20000
+    at_least = 5000
+    resizes = 200
+    bases = (0, 10**9)
+    sent: dict[int, int] = {}
     got: list[int] = []
-    resizes: list[int] = []
+    resized = threading.Event()
     done = threading.Event()
 
     def producer(base: int) -> None:
-        for i in range(n):
+        i = 0
+        while i < at_least or not resized.is_set():
             q.put(base + i, timeout=60)
+            i += 1
+        sent[base] = i
 
     def consumer() -> None:
-        while len(got) < 2 * n:
+        while True:
             try:
                 got.append(q.get(timeout=0.05))
             except ringq.Empty:
@@ -139,28 +147,27 @@ def test_shrinking_under_concurrent_puts_and_gets() -> None:
 
     def resizer() -> None:
         sizes = [1, 3, 64, 2, 0, 5, 8, 200, 4]
-        k = 0
-        while not done.is_set():
+        for k in range(resizes):
             q.maxsize = sizes[k % len(sizes)]
-            k += 1
             time.sleep(0.0002)
-        resizes.append(k)
-        q.maxsize = 0  # let any last put in
+        q.maxsize = 0  # let every last put in
+        resized.set()
 
     threads = [threading.Thread(target=t, daemon=True) for t in (consumer, resizer)]
     for t in threads:
         t.start()
-    run_threads([lambda: producer(0), lambda: producer(n)])
-    while len(got) < 2 * n:
-        time.sleep(0.01)
+    run_threads([lambda: producer(bases[0]), lambda: producer(bases[1])])
     done.set()
     for t in threads:
         t.join(60)
-    assert resizes and resizes[0] > 10, "maxsize changed too few times to test anything"
-    assert sorted(got) == list(range(2 * n))
+    assert resized.is_set()
+    expected = [base + i for base in bases for i in range(sent[base])]
+    assert sorted(got) == expected
     # Each producer's items arrive in its order.
-    assert [x for x in got if x < n] == list(range(n))
-    assert [x for x in got if x >= n] == list(range(n, 2 * n))
+    for base in bases:
+        assert [x for x in got if base <= x < base + sent[base]] == list(
+            range(base, base + sent[base])
+        )
 
 
 def test_maxsize_on_a_shut_down_queue() -> None:
