@@ -118,6 +118,34 @@ impl<T> BoundedQueue<T> {
     /// assert!(ringq::BoundedQueue::<u8>::new(0).is_err());
     /// ```
     pub fn new(capacity: usize) -> Result<Self, CapacityError> {
+        Self::with_start(capacity, |_| (0, 0))
+    }
+
+    /// Like [`new`](Self::new), but with positions starting
+    /// `pushes_before_wrap` pushes below the point where their lap count
+    /// wraps around. For tests only.
+    #[cfg(feature = "__near_wrap")]
+    #[doc(hidden)]
+    pub fn new_near_wrap(
+        capacity: usize,
+        pushes_before_wrap: usize,
+    ) -> Result<Self, CapacityError> {
+        Self::with_start(capacity, |one_lap| {
+            // The last lap a position can hold, and how far back from its
+            // end to start: `pushes_before_wrap` positions before lap 0.
+            let last_lap = usize::MAX / one_lap;
+            let back = pushes_before_wrap.max(1) - 1;
+            let laps_back = (back / capacity).min(last_lap);
+            (last_lap - laps_back, capacity - 1 - back % capacity)
+        })
+    }
+
+    /// A queue whose `head` and `tail` start at lap and index `start(one_lap)`,
+    /// with every slot's stamp what it would be after a run that got there.
+    fn with_start(
+        capacity: usize,
+        start: impl FnOnce(usize) -> (usize, usize),
+    ) -> Result<Self, CapacityError> {
         let too_large = CapacityError::TooLarge {
             requested: capacity,
         };
@@ -129,14 +157,21 @@ impl<T> BoundedQueue<T> {
         // At least two laps must fit in a position, or stamps of
         // consecutive laps would collide.
         one_lap.checked_mul(2).ok_or(too_large)?;
+        let (lap, index) = start(one_lap);
+        let pos = lap.wrapping_mul(one_lap) + index;
         let slots = buffer::slots(capacity, |i| Slot {
-            stamp: AtomicUsize::new(i),
+            // Slots before the start index are already one lap ahead.
+            stamp: AtomicUsize::new(if i < index {
+                lap.wrapping_add(1).wrapping_mul(one_lap) + i
+            } else {
+                lap.wrapping_mul(one_lap) + i
+            }),
             value: UnsafeCell::new(MaybeUninit::uninit()),
         })?;
 
         Ok(Self {
-            head: CachePadded::new(AtomicUsize::new(0)),
-            tail: CachePadded::new(AtomicUsize::new(0)),
+            head: CachePadded::new(AtomicUsize::new(pos)),
+            tail: CachePadded::new(AtomicUsize::new(pos)),
             slots,
             cap: capacity,
             mark_bit,

@@ -68,6 +68,10 @@ struct Shared<T> {
     /// Next position to push; written only by the producer.
     tail: CachePadded<AtomicUsize>,
     closed: AtomicBool,
+    /// The slot index of `head`, left here by the consumer when it is
+    /// dropped, for our own drop. Positions wrap at `2^usize::BITS`, which a
+    /// capacity need not divide, so `head % capacity` is not that index.
+    head_index: AtomicUsize,
     slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
     readers: CachePadded<WaitQueue>,
     writers: CachePadded<WaitQueue>,
@@ -112,11 +116,15 @@ impl<T> Shared<T> {
 
 impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
-        // Relaxed: both halves are gone, so no other thread is left.
+        if !std::mem::needs_drop::<T>() {
+            return;
+        }
+        // Relaxed: both halves are gone, so no other thread is left (the
+        // `Arc` ordered their last accesses before this drop).
         let head = self.head.load(Ordering::Relaxed);
         let tail = self.tail.load(Ordering::Relaxed);
+        let mut index = self.head_index.load(Ordering::Relaxed);
         let cap = self.capacity();
-        let mut index = head % cap;
         for _ in 0..tail.wrapping_sub(head) {
             // SAFETY: the slots from `head` to `tail` hold initialised items
             // nobody else can reach. If one item's drop panics the rest leak,
@@ -144,26 +152,49 @@ impl<T> Drop for Shared<T> {
 /// # drop(rx);
 /// ```
 pub fn channel<T>(capacity: usize) -> Result<(Producer<T>, Consumer<T>), CapacityError> {
+    with_start(capacity, 0)
+}
+
+/// Like [`channel`], but with positions starting `pushes_before_wrap`
+/// pushes below the point where they wrap around, as if that many short of
+/// `2^usize::BITS` items had already passed through. For tests only.
+#[cfg(feature = "__near_wrap")]
+#[doc(hidden)]
+pub fn channel_near_wrap<T>(
+    capacity: usize,
+    pushes_before_wrap: usize,
+) -> Result<(Producer<T>, Consumer<T>), CapacityError> {
+    with_start(capacity, 0usize.wrapping_sub(pushes_before_wrap))
+}
+
+/// A queue whose positions start at `start`, with the slot index a queue
+/// that started at 0 would have there.
+fn with_start<T>(
+    capacity: usize,
+    start: usize,
+) -> Result<(Producer<T>, Consumer<T>), CapacityError> {
     let slots = buffer::slots(capacity, |_| UnsafeCell::new(MaybeUninit::uninit()))?;
+    let index = start % capacity;
     let shared = Arc::new(Shared {
-        head: CachePadded::new(AtomicUsize::new(0)),
-        tail: CachePadded::new(AtomicUsize::new(0)),
+        head: CachePadded::new(AtomicUsize::new(start)),
+        tail: CachePadded::new(AtomicUsize::new(start)),
         closed: AtomicBool::new(false),
+        head_index: AtomicUsize::new(index),
         slots,
         readers: CachePadded::new(WaitQueue::new()),
         writers: CachePadded::new(WaitQueue::new()),
     });
     let producer = Producer {
         shared: Arc::clone(&shared),
-        tail: Cell::new(0),
-        index: Cell::new(0),
-        cached_head: Cell::new(0),
+        tail: Cell::new(start),
+        index: Cell::new(index),
+        cached_head: Cell::new(start),
     };
     let consumer = Consumer {
         shared,
-        head: Cell::new(0),
-        index: Cell::new(0),
-        cached_tail: Cell::new(0),
+        head: Cell::new(start),
+        index: Cell::new(index),
+        cached_tail: Cell::new(start),
     };
     Ok((producer, consumer))
 }
@@ -901,6 +932,10 @@ impl<T> Drop for Producer<T> {
 
 impl<T> Drop for Consumer<T> {
     fn drop(&mut self) {
+        // Relaxed: read by `Shared::drop`, after the `Arc` has ordered it.
+        self.shared
+            .head_index
+            .store(self.index.get(), Ordering::Relaxed);
         self.shared.close();
     }
 }

@@ -202,13 +202,30 @@ impl<T> UnboundedQueue<T> {
     /// assert!(q.is_empty());
     /// ```
     pub fn new() -> Self {
+        Self::with_start(0)
+    }
+
+    /// Like [`new`](Self::new), but with the indices starting
+    /// `pushes_before_wrap` pushes (rounded up to whole segments) below the
+    /// point where they wrap around. For tests only.
+    #[cfg(feature = "__near_wrap")]
+    #[doc(hidden)]
+    pub fn new_near_wrap(pushes_before_wrap: usize) -> Self {
+        // Whole segments, so the first one is used from its first slot.
+        let segments = pushes_before_wrap.div_ceil(SEGMENT_CAP);
+        Self::with_start(0usize.wrapping_sub(segments * LAP) << SHIFT)
+    }
+
+    /// A queue whose head and tail indices start at `index`, the start of
+    /// a segment.
+    fn with_start(index: usize) -> Self {
         Self {
             head: CachePadded::new(Position {
-                index: AtomicUsize::new(0),
+                index: AtomicUsize::new(index),
                 segment: AtomicPtr::new(ptr::null_mut()),
             }),
             tail: CachePadded::new(Position {
-                index: AtomicUsize::new(0),
+                index: AtomicUsize::new(index),
                 segment: AtomicPtr::new(ptr::null_mut()),
             }),
             readers: CachePadded::new(WaitQueue::new()),
@@ -274,7 +291,7 @@ impl<T> UnboundedQueue<T> {
                     }
                 }
             }
-            let new_tail = tail + (count << SHIFT);
+            let new_tail = tail.wrapping_add(count << SHIFT);
             // SeqCst on success: the CAS must not be reordered with the
             // segment loads of this iteration (Acquire) nor the installation
             // below (Release), and a popper's SeqCst fence must see it before
@@ -358,7 +375,7 @@ impl<T> UnboundedQueue<T> {
                 segment = self.head.segment.load(Ordering::Acquire);
                 continue;
             }
-            new_head += count << SHIFT;
+            new_head = new_head.wrapping_add(count << SHIFT);
             // SeqCst on success: orders the claim with the segment load and
             // the head move below, as in `claim_push`.
             match self.head.index.compare_exchange_weak(
@@ -854,12 +871,13 @@ impl<T> UnboundedQueue<T> {
             if (head >> SHIFT) % LAP == LAP - 1 {
                 head = head.wrapping_add(1 << SHIFT);
             }
-            // Rebase both to the head's segment, then discount one marker
-            // index per segment boundary crossed.
-            let lap = (head >> SHIFT) / LAP;
-            let tail = (tail >> SHIFT) - lap * LAP;
-            let head = (head >> SHIFT) - lap * LAP;
-            return tail - head - tail / LAP;
+            // The distance in indices, wrapping like the indices do, less
+            // one marker index per segment boundary crossed on the way.
+            // (`LAP` divides the number of indices, so `% LAP` gives the
+            // same offset on both sides of the wrap.)
+            let distance = tail.wrapping_sub(head) >> SHIFT;
+            let offset = (head >> SHIFT) % LAP;
+            return distance - (offset + distance) / LAP;
         }
     }
 

@@ -728,6 +728,66 @@ proptest! {
     }
 }
 
+/// How many pushes before the position counters wrap: enough that most
+/// sequences cross the wrap early, many times over for small rings.
+fn before_wrap() -> impl Strategy<Value = usize> {
+    0..100usize
+}
+
+/// Mostly capacities that do not divide `2^usize::BITS`, the ones for which
+/// a position and a slot index part ways at the wrap.
+fn wrap_capacity() -> impl Strategy<Value = usize> {
+    prop_oneof![3 => prop::sample::select(vec![3usize, 5, 6, 7, 12]), 1 => 1..=70usize]
+}
+
+// The same sequences on queues whose counters start just below their wrap
+// point, so every operation, and the final drop, runs across the wrap.
+proptest! {
+    #![proptest_config(config(128))]
+
+    #[test]
+    fn bounded_matches_model_across_wrap(cap in wrap_capacity(), before in before_wrap(), ops in ops(8, 800)) {
+        let q = Shared { q: BoundedQueue::<u64>::new_near_wrap(cap, before).unwrap() };
+        run(&q, Some(cap), &ops, true);
+    }
+
+    #[test]
+    fn spsc_matches_model_across_wrap(cap in wrap_capacity(), before in before_wrap(), ops in ops(8, 800)) {
+        let (p, c) = spsc::channel_near_wrap::<u64>(cap, before).unwrap();
+        run(&Pair { p, c }, Some(cap), &ops, true);
+    }
+
+    #[test]
+    fn unbounded_matches_model_across_wrap(before in before_wrap(), ops in ops(80, 800)) {
+        let q = Shared { q: UnboundedQueue::<u64>::new_near_wrap(before) };
+        run(&q, None, &ops, true);
+    }
+
+    #[test]
+    fn bounded_drops_each_item_once_across_wrap(cap in wrap_capacity(), before in before_wrap(), ops in ops(8, 600)) {
+        with_drop_check(|| {
+            let q = Shared { q: BoundedQueue::<Tracked>::new_near_wrap(cap, before).unwrap() };
+            run(&q, Some(cap), &ops, false)
+        });
+    }
+
+    #[test]
+    fn spsc_drops_each_item_once_across_wrap(cap in wrap_capacity(), before in before_wrap(), ops in ops(8, 600)) {
+        with_drop_check(|| {
+            let (p, c) = spsc::channel_near_wrap::<Tracked>(cap, before).unwrap();
+            run(&Pair { p, c }, Some(cap), &ops, false)
+        });
+    }
+
+    #[test]
+    fn unbounded_drops_each_item_once_across_wrap(before in before_wrap(), ops in ops(80, 600)) {
+        with_drop_check(|| {
+            let q = Shared { q: UnboundedQueue::<Tracked>::new_near_wrap(before) };
+            run(&q, None, &ops, false)
+        });
+    }
+}
+
 /// Items still in the queue when it is dropped are dropped with it.
 #[test]
 fn dropping_a_queue_drops_its_items() {
