@@ -764,9 +764,10 @@ impl<T> BoundedQueue<T> {
     /// assert!(q.is_closed());
     /// ```
     pub fn close(&self) -> bool {
-        // Relaxed: the mark only has to be atomic with the pushes' CAS on
-        // `tail`; the wake-ups below carry their own fences.
-        let was_open = self.tail.fetch_or(self.mark_bit, Ordering::Relaxed) & self.mark_bit == 0;
+        // Release: pairs with the Acquire in `is_closed`, so a thread that
+        // sees the mark also sees what this thread did before closing. Being
+        // an RMW on `tail`, it is also ordered with every push's CAS.
+        let was_open = self.tail.fetch_or(self.mark_bit, Ordering::Release) & self.mark_bit == 0;
         if was_open {
             self.readers.notify_all();
             self.writers.notify_all();

@@ -3,6 +3,7 @@
 //! segment, head hand-over, and freeing of drained segments.
 #![cfg(loom)]
 
+use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::thread;
 use ringq::{TryPopError, UnboundedQueue};
@@ -128,5 +129,30 @@ fn close_races_push() {
             }
         }
         assert_eq!(got, if pushed { vec![1, 2] } else { vec![1] });
+    });
+}
+
+/// A thread that sees the queue closed also sees what the closing thread
+/// did before `close`: here, a write to a cell.
+#[test]
+fn close_publishes_what_preceded_it() {
+    loom::model(|| {
+        let q = Arc::new(UnboundedQueue::<u32>::new());
+        let note = Arc::new(UnsafeCell::new(0));
+        let closer = {
+            let (q, note) = (q.clone(), note.clone());
+            thread::spawn(move || {
+                // SAFETY: the other thread reads the cell only after it has
+                // seen the close, which loom checks is ordered after this.
+                note.with_mut(|p| unsafe { *p = 7 });
+                q.close();
+            })
+        };
+        while !q.is_closed() {
+            thread::yield_now();
+        }
+        // SAFETY: as above.
+        assert_eq!(note.with(|p| unsafe { *p }), 7);
+        closer.join().unwrap();
     });
 }
