@@ -44,6 +44,11 @@ impl<T> UnsafeCell<T> {
     }
 }
 
+/// Whether memory that was never written (or was zeroed) may be taken for
+/// cells and atomics: true for std's, which are plain memory, false for
+/// loom's, which carry the model checker's state and must be constructed.
+pub(crate) const PLAIN_MEMORY: bool = !cfg!(loom);
+
 /// Whether a timed wait can really time out. Loom cannot model time, so its
 /// timed waits behave as untimed ones and the models check the untimed path.
 pub(crate) const TIMEOUTS_ARE_REAL: bool = !cfg!(loom);

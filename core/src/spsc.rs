@@ -48,7 +48,8 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::mem::MaybeUninit;
+use std::mem::{self, MaybeUninit};
+use std::ptr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,7 +60,7 @@ use crate::buffer;
 use crate::error::{
     CapacityError, Closed, PopTimeoutError, PushError, PushTimeoutError, TryPopError, TryPushError,
 };
-use crate::loom::{AtomicBool, AtomicUsize, Ordering, UnsafeCell};
+use crate::loom::{AtomicBool, AtomicUsize, Ordering, UnsafeCell, PLAIN_MEMORY};
 use crate::wait::WaitQueue;
 
 struct Shared<T> {
@@ -173,7 +174,7 @@ fn with_start<T>(
     capacity: usize,
     start: usize,
 ) -> Result<(Producer<T>, Consumer<T>), CapacityError> {
-    let slots = buffer::slots(capacity, |_| UnsafeCell::new(MaybeUninit::uninit()))?;
+    let slots = cells(capacity)?;
     let index = start % capacity;
     let shared = Arc::new(Shared {
         head: CachePadded::new(AtomicUsize::new(start)),
@@ -197,6 +198,25 @@ fn with_start<T>(
         cached_tail: Cell::new(start),
     };
     Ok((producer, consumer))
+}
+
+/// Allocates the ring's cells, empty. Nothing is written per cell (outside
+/// loom), so creating a queue takes constant time whatever its capacity,
+/// which for zero-sized items may be anything up to `usize::MAX`.
+fn cells<T>(capacity: usize) -> Result<Box<[UnsafeCell<MaybeUninit<T>>]>, CapacityError> {
+    if PLAIN_MEMORY {
+        let cells = buffer::uninit(capacity)?;
+        // SAFETY: outside loom `UnsafeCell<MaybeUninit<T>>` is transparent
+        // over `MaybeUninit<T>`, which is valid whatever its bytes.
+        Ok(unsafe { buffer::assume_init(cells) })
+    } else {
+        let init = |_, cell: *mut UnsafeCell<MaybeUninit<T>>| {
+            // SAFETY: `cell` points to room for one cell, ours to write.
+            unsafe { cell.write(UnsafeCell::new(MaybeUninit::uninit())) }
+        };
+        // SAFETY: `init` writes the whole cell.
+        unsafe { buffer::slots(capacity, init) }
+    }
 }
 
 /// The pushing half of an SPSC queue. `Send`, neither `Sync` nor `Clone`:
@@ -266,19 +286,25 @@ impl<T> Producer<T> {
         free
     }
 
-    /// Writes `count` items from `next_item` after `tail` and publishes them.
+    /// Moves `count` items from `src` into the slots after `tail` and
+    /// publishes them. Calls no code but ours, so nothing can panic while
+    /// the slots are half written.
     ///
-    /// The caller has checked that `count` slots are free.
+    /// # Safety
+    ///
+    /// `count` slots must be free (as [`free_slots`](Self::free_slots) has
+    /// said), and `src` must point to `count` items that the caller gives
+    /// up: they are moved.
     #[inline]
-    fn fill(&self, count: usize, mut next_item: impl FnMut() -> T) {
+    unsafe fn fill_from(&self, count: usize, src: *const T) {
         let cap = self.shared.capacity();
         let mut index = self.index.get();
-        for _ in 0..count {
-            let value = next_item();
+        for i in 0..count {
             // SAFETY: the slot is free (the consumer's Release of `head` past
-            // it was Acquired in `free_slots`) and only the producer, this
-            // thread, writes free slots.
-            self.shared.slots[index].with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
+            // it was Acquired in `free_slots`), and only the producer, this
+            // thread, writes free slots. The caller gave up the item.
+            self.shared.slots[index]
+                .with_mut(|p| unsafe { ptr::copy_nonoverlapping(src.add(i), p.cast::<T>(), 1) });
             index = if index + 1 == cap { 0 } else { index + 1 };
         }
         self.index.set(index);
@@ -318,15 +344,23 @@ impl<T> Producer<T> {
     /// ```
     #[inline]
     pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
-        if self.check_open().is_err() {
-            return Err(TryPushError::Closed(value));
+        let open = self.check_open().is_ok();
+        if open && self.free_slots(1) > 0 {
+            // SAFETY: a slot is free, and `value` is forgotten right after
+            // its bytes are moved.
+            unsafe { self.fill_from(1, &value) };
+            // Moved by address and forgotten, rather than passed on by value,
+            // and the error built in one place: in an unoptimised build every
+            // by-value step copies the item on the stack, which large items
+            // would overflow.
+            mem::forget(value);
+            return Ok(());
         }
-        if self.free_slots(1) == 0 {
-            return Err(TryPushError::Full(value));
-        }
-        let mut value = Some(value);
-        self.fill(1, || value.take().expect("one item for one slot"));
-        Ok(())
+        Err(if open {
+            TryPushError::Full(value)
+        } else {
+            TryPushError::Closed(value)
+        })
     }
 
     /// Pushes `value`, blocking while the queue is full.
@@ -344,7 +378,19 @@ impl<T> Producer<T> {
     /// assert_eq!(tx.push(2).unwrap_err().into_inner(), 2);
     /// ```
     pub fn push(&self, value: T) -> Result<(), PushError<T>> {
-        blocking::push(self, value)
+        // One try here before the blocking path, as `try_push` does it: a
+        // call to `try_push` would copy a large item once more in an
+        // unoptimised build.
+        if self.check_open().is_err() {
+            return Err(PushError(value));
+        }
+        if self.free_slots(1) == 0 {
+            return blocking::push(self, value);
+        }
+        // SAFETY: as in `try_push`.
+        unsafe { self.fill_from(1, &value) };
+        mem::forget(value);
+        Ok(())
     }
 
     /// Pushes `value`, blocking at most `timeout` while the queue is full.
@@ -407,10 +453,9 @@ impl<T> Producer<T> {
         }
         self.check_open()?;
         let count = self.free_slots(items.len()).min(items.len());
-        if count > 0 {
-            let mut items = items.iter().copied();
-            self.fill(count, || items.next().expect("pushed no more than offered"));
-        }
+        // SAFETY: `count` slots are free and `items` holds at least that
+        // many; copying `Copy` items gives nothing up.
+        unsafe { self.fill_from(count, items.as_ptr()) };
         Ok(count)
     }
 
@@ -436,10 +481,18 @@ impl<T> Producer<T> {
             return Ok(0);
         }
         self.check_open()?;
-        let count = self.free_slots(items.len()).min(items.len());
-        if count > 0 {
-            let mut moved = items.drain(..count);
-            self.fill(count, || moved.next().expect("drained as many as pushed"));
+        let len = items.len();
+        let count = self.free_slots(len).min(len);
+        // SAFETY: `count <= len` slots are free. The first `count` items are
+        // moved into them, then the rest slid to the front: the vector
+        // forgets its items while that happens, and nothing in between can
+        // panic.
+        unsafe {
+            items.set_len(0);
+            let base = items.as_mut_ptr();
+            self.fill_from(count, base);
+            ptr::copy(base.add(count), base, len - count);
+            items.set_len(len - count);
         }
         Ok(count)
     }
@@ -606,19 +659,25 @@ impl<T> Consumer<T> {
         }
     }
 
-    /// Moves `count` ready items out into `sink` and frees their slots.
+    /// Moves `count` ready items out to `dst` and frees their slots. Calls
+    /// no code but ours, so nothing can panic between taking the items and
+    /// publishing `head`, after which a panic could drop them again.
     ///
-    /// The caller has checked that `count` items are ready.
+    /// # Safety
+    ///
+    /// `count` items must be ready (as [`ready_items`](Self::ready_items)
+    /// has said), and `dst` must be valid for writing `count` items.
     #[inline]
-    fn drain(&self, count: usize, mut sink: impl FnMut(T)) {
+    unsafe fn drain_into(&self, count: usize, dst: *mut T) {
         let cap = self.shared.capacity();
         let mut index = self.index.get();
-        for _ in 0..count {
+        for i in 0..count {
             // SAFETY: the slot holds an item the producer published (its
             // Release of `tail` was Acquired in `ready_items`), and only the
-            // consumer, this thread, reads published slots.
-            let value = self.shared.slots[index].with(|p| unsafe { p.read().assume_init() });
-            sink(value);
+            // consumer, this thread, reads published slots. The caller
+            // vouches for `dst`.
+            self.shared.slots[index]
+                .with(|p| unsafe { ptr::copy_nonoverlapping(p.cast::<T>(), dst.add(i), 1) });
             index = if index + 1 == cap { 0 } else { index + 1 };
         }
         self.index.set(index);
@@ -632,6 +691,20 @@ impl<T> Consumer<T> {
         } else {
             self.shared.writers.notify_all();
         }
+    }
+
+    /// Pops the oldest item, which is ready.
+    ///
+    /// # Safety
+    ///
+    /// An item must be ready, as [`ready_items`](Self::ready_items) has said.
+    #[inline]
+    unsafe fn take(&self) -> T {
+        let mut out = MaybeUninit::uninit();
+        // SAFETY: as promised by our caller; `out` has room for one item.
+        unsafe { self.drain_into(1, out.as_mut_ptr()) };
+        // SAFETY: `drain_into` wrote it.
+        unsafe { out.assume_init() }
     }
 
     /// Pops the oldest item, without blocking.
@@ -655,11 +728,8 @@ impl<T> Consumer<T> {
     pub fn try_pop(&self) -> Result<T, TryPopError> {
         match self.ready_or_closed(1) {
             Ok(0) => Err(TryPopError::Empty),
-            Ok(_) => {
-                let mut out = None;
-                self.drain(1, |v| out = Some(v));
-                Ok(out.expect("one slot yields one item"))
-            }
+            // SAFETY: an item is ready.
+            Ok(_) => Ok(unsafe { self.take() }),
             Err(Closed) => Err(TryPopError::Closed),
         }
     }
@@ -678,7 +748,13 @@ impl<T> Consumer<T> {
     /// assert_eq!(rx.pop(), Ok(9));
     /// ```
     pub fn pop(&self) -> Result<T, Closed> {
-        blocking::pop(self)
+        // One try here before the blocking path, as in `Producer::push`.
+        match self.ready_or_closed(1) {
+            Ok(0) => blocking::pop(self),
+            // SAFETY: an item is ready.
+            Ok(_) => Ok(unsafe { self.take() }),
+            Err(Closed) => Err(Closed),
+        }
     }
 
     /// Pops the oldest item, blocking at most `timeout` while the queue is empty.
@@ -740,10 +816,8 @@ impl<T> Consumer<T> {
             return Ok(0);
         }
         let count = self.ready_or_closed(buf.len())?.min(buf.len());
-        let mut out = buf.iter_mut();
-        self.drain(count, |v| {
-            out.next().expect("popped no more than room").write(v);
-        });
+        // SAFETY: `count` items are ready and `buf` has room for them.
+        unsafe { self.drain_into(count, buf.as_mut_ptr().cast()) };
         Ok(count)
     }
 
@@ -767,8 +841,16 @@ impl<T> Consumer<T> {
             return Ok(0);
         }
         let count = self.ready_or_closed(max)?.min(max);
+        // Room before taking anything: the items stay in the ring, owned by
+        // it, if this panics.
         out.reserve(count);
-        self.drain(count, |v| out.push(v));
+        let len = out.len();
+        // SAFETY: `count` items are ready, and `out` has room for them after
+        // its end.
+        unsafe {
+            self.drain_into(count, out.as_mut_ptr().add(len));
+            out.set_len(len + count);
+        }
         Ok(count)
     }
 

@@ -31,6 +31,7 @@
 //!
 //! [`close`]: UnboundedQueue::close
 
+use std::alloc::{self, Layout};
 use std::fmt;
 use std::mem::MaybeUninit;
 use std::ptr;
@@ -40,7 +41,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::blocking::{self, PopSide, PushSide};
 use crate::error::{Closed, PopTimeoutError, PushError, TryPopError, TryPushError};
-use crate::loom::{fence, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::loom::{fence, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell, PLAIN_MEMORY};
 use crate::wait::WaitQueue;
 
 // Slot states.
@@ -82,14 +83,32 @@ struct Segment<T> {
 }
 
 impl<T> Segment<T> {
+    /// Allocates an empty segment, on the heap from the start: built on the
+    /// stack and moved, a segment of large items would overflow it.
+    ///
+    /// Aborts through [`alloc::handle_alloc_error`] if the allocator fails, as
+    /// `Box::new` does.
     fn new() -> Box<Self> {
-        Box::new(Self {
-            next: AtomicPtr::new(ptr::null_mut()),
-            slots: std::array::from_fn(|_| Slot {
-                value: UnsafeCell::new(MaybeUninit::uninit()),
-                state: AtomicUsize::new(0),
-            }),
-        })
+        if !PLAIN_MEMORY {
+            // Loom's atomics and cells carry state and must be constructed.
+            return Box::new(Self {
+                next: AtomicPtr::new(ptr::null_mut()),
+                slots: std::array::from_fn(|_| Slot {
+                    value: UnsafeCell::new(MaybeUninit::uninit()),
+                    state: AtomicUsize::new(0),
+                }),
+            });
+        }
+        let layout = Layout::new::<Self>();
+        // SAFETY: the layout has a non-zero size: a segment holds atomics.
+        let segment = unsafe { alloc::alloc_zeroed(layout) }.cast::<Self>();
+        if segment.is_null() {
+            alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: zeroed memory is an empty segment: a null `next`, every
+        // state 0, and values that are `MaybeUninit`. It was allocated by
+        // the global allocator with the layout of `Self`, as `Box` requires.
+        unsafe { Box::from_raw(segment) }
     }
 
     /// Waits until the pusher that filled this segment links the next one.
@@ -413,27 +432,30 @@ impl<T> UnboundedQueue<T> {
         }
     }
 
-    /// Writes `count` items from `next_item` into the slots claimed at `offset`.
+    /// Moves `count` items from `src` into the slots claimed at `offset`,
+    /// and publishes each. Calls no code but ours, so it cannot panic with
+    /// slots claimed and unwritten.
     ///
     /// # Safety
     ///
     /// The slots must have been claimed by this thread with
-    /// [`claim_push`](Self::claim_push) and not yet written.
-    unsafe fn fill(
+    /// [`claim_push`](Self::claim_push) and not yet written, and `src` must
+    /// point to `count` items that the caller gives up: they are moved.
+    unsafe fn fill_from(
         &self,
         segment: *mut Segment<T>,
         offset: usize,
         count: usize,
-        mut next_item: impl FnMut() -> T,
+        src: *const T,
     ) {
-        for i in offset..offset + count {
+        for i in 0..count {
             // SAFETY: the segment stays allocated until every slot in it is
             // read, and ours are not even written yet.
-            let slot = unsafe { &(*segment).slots[i] };
-            let value = next_item();
-            // SAFETY: we claimed this slot; no popper reads it before WRITE.
+            let slot = unsafe { &(*segment).slots[offset + i] };
+            // SAFETY: we claimed this slot, and no popper reads it before
+            // WRITE; the caller gave up the item at `src + i`.
             slot.value
-                .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
+                .with_mut(|p| unsafe { ptr::copy_nonoverlapping(src.add(i), p.cast::<T>(), 1) });
             // Release: publishes the item to the popper that Acquires WRITE.
             slot.state.fetch_or(WRITE, Ordering::Release);
         }
@@ -444,27 +466,32 @@ impl<T> UnboundedQueue<T> {
         }
     }
 
-    /// Moves `count` items claimed at `offset` out into `sink`, freeing the
-    /// segment if we are the last to leave it.
+    /// Moves `count` items claimed at `offset` out to `dst`, freeing the
+    /// segment if we are the last to leave it. Calls no code but ours, so it
+    /// cannot panic with items claimed and unread.
     ///
     /// # Safety
     ///
     /// The slots must have been claimed by this thread with
-    /// [`claim_pop`](Self::claim_pop) and not yet read.
-    unsafe fn drain(
+    /// [`claim_pop`](Self::claim_pop) and not yet read, and `dst` must be
+    /// valid for writing `count` items.
+    unsafe fn drain_into(
         &self,
         segment: *mut Segment<T>,
         offset: usize,
         count: usize,
-        mut sink: impl FnMut(T),
+        dst: *mut T,
     ) {
         for i in offset..offset + count {
             // SAFETY: the segment is freed only after this slot is marked READ.
             let slot = unsafe { &(*segment).slots[i] };
             slot.wait_write();
-            // SAFETY: WRITE is set (Acquired in `wait_write`), so the value is
-            // initialised, and we alone claimed this slot.
-            let value = slot.value.with(|p| unsafe { p.read().assume_init() });
+            // SAFETY: WRITE is set (Acquired in `wait_write`), so the value
+            // is initialised, and we alone claimed this slot; the caller
+            // vouches for `dst`.
+            slot.value.with(|p| unsafe {
+                ptr::copy_nonoverlapping(p.cast::<T>(), dst.add(i - offset), 1)
+            });
             if i + 1 == SEGMENT_CAP {
                 // SAFETY: we read the last slot and every earlier slot is ours
                 // or someone else's to mark; `destroy` hands off to them.
@@ -476,7 +503,6 @@ impl<T> UnboundedQueue<T> {
                 // slots up to `i` are read.
                 unsafe { Segment::destroy(segment, i + 1) };
             }
-            sink(value);
         }
     }
 
@@ -496,10 +522,14 @@ impl<T> UnboundedQueue<T> {
     /// ```
     pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
         match self.claim_push(1) {
-            Ok((segment, offset, count)) => {
-                let mut value = Some(value);
-                // SAFETY: `claim_push` gave this thread these slots.
-                unsafe { self.fill(segment, offset, count, || value.take().expect("one item")) };
+            Ok((segment, offset, _)) => {
+                // SAFETY: `claim_push` gave this thread the slot, and `value`
+                // is forgotten right after its bytes are moved.
+                unsafe { self.fill_from(segment, offset, 1, &value) };
+                // Moved by address and forgotten, rather than passed on by
+                // value: in an unoptimised build every by-value step copies
+                // the item on the stack, which large items overflow.
+                std::mem::forget(value);
                 Ok(())
             }
             Err(Closed) => Err(TryPushError::Closed(value)),
@@ -521,7 +551,17 @@ impl<T> UnboundedQueue<T> {
     /// assert_eq!(q.len(), 1);
     /// ```
     pub fn push(&self, value: T) -> Result<(), PushError<T>> {
-        self.try_push(value).map_err(|e| PushError(e.into_inner()))
+        // `try_push` again rather than a call to it, which would copy the
+        // item once more in an unoptimised build.
+        match self.claim_push(1) {
+            Ok((segment, offset, _)) => {
+                // SAFETY: as in `try_push`.
+                unsafe { self.fill_from(segment, offset, 1, &value) };
+                std::mem::forget(value);
+                Ok(())
+            }
+            Err(Closed) => Err(PushError(value)),
+        }
     }
 
     /// Pops the oldest item, without blocking.
@@ -544,14 +584,23 @@ impl<T> UnboundedQueue<T> {
     pub fn try_pop(&self) -> Result<T, TryPopError> {
         match self.claim_pop(1) {
             Ok((_, _, 0)) => Err(TryPopError::Empty),
-            Ok((segment, offset, count)) => {
-                let mut out = None;
-                // SAFETY: `claim_pop` gave this thread these slots.
-                unsafe { self.drain(segment, offset, count, |v| out = Some(v)) };
-                Ok(out.expect("one slot yields one item"))
-            }
+            // SAFETY: `claim_pop` gave this thread the slot.
+            Ok((segment, offset, _)) => Ok(unsafe { self.take(segment, offset) }),
             Err(Closed) => Err(TryPopError::Closed),
         }
+    }
+
+    /// Pops the one item claimed at `offset`.
+    ///
+    /// # Safety
+    ///
+    /// As [`drain_into`](Self::drain_into), for one item.
+    unsafe fn take(&self, segment: *mut Segment<T>, offset: usize) -> T {
+        let mut out = MaybeUninit::uninit();
+        // SAFETY: as promised by our caller; `out` has room for one item.
+        unsafe { self.drain_into(segment, offset, 1, out.as_mut_ptr()) };
+        // SAFETY: `drain_into` wrote it.
+        unsafe { out.assume_init() }
     }
 
     /// Pops the oldest item, blocking while the queue is empty.
@@ -570,7 +619,14 @@ impl<T> UnboundedQueue<T> {
     /// assert!(q.pop().is_err());
     /// ```
     pub fn pop(&self) -> Result<T, Closed> {
-        blocking::pop(self)
+        // One try here before the blocking path: a call to `try_pop` would
+        // copy a large item once more in an unoptimised build.
+        match self.claim_pop(1) {
+            Ok((_, _, 0)) => blocking::pop(self),
+            // SAFETY: `claim_pop` gave this thread the slot.
+            Ok((segment, offset, _)) => Ok(unsafe { self.take(segment, offset) }),
+            Err(Closed) => Err(Closed),
+        }
     }
 
     /// Pops the oldest item, blocking at most `timeout` while the queue is empty.
@@ -635,13 +691,10 @@ impl<T> UnboundedQueue<T> {
                 Err(Closed) if pushed > 0 => break,
                 Err(Closed) => return Err(Closed),
             };
-            let mut batch = items[pushed..pushed + count].iter().copied();
-            // SAFETY: `claim_push` gave this thread `count` slots.
-            unsafe {
-                self.fill(segment, offset, count, || {
-                    batch.next().expect("claimed as many")
-                })
-            };
+            // SAFETY: `claim_push` gave this thread `count` slots, and
+            // `items[pushed..]` holds at least that many; copying a `Copy`
+            // item gives nothing up.
+            unsafe { self.fill_from(segment, offset, count, items.as_ptr().add(pushed)) };
             pushed += count;
         }
         Ok(pushed)
@@ -665,24 +718,38 @@ impl<T> UnboundedQueue<T> {
     /// assert!(items.is_empty());
     /// ```
     pub fn try_push_vec(&self, items: &mut Vec<T>) -> Result<usize, Closed> {
+        let len = items.len();
+        // From here the vector does not own its items: those we move into
+        // the queue must not be dropped with it. Nothing below can panic.
+        // SAFETY: shrinking the length only forgets items.
+        unsafe { items.set_len(0) };
         let mut pushed = 0;
-        while !items.is_empty() {
-            let (segment, offset, count) = match self.claim_push(items.len()) {
-                Ok(claim) => claim,
-                Err(Closed) if pushed > 0 => break,
-                Err(Closed) => return Err(Closed),
-            };
-            let mut moved = items.drain(..count);
-            // SAFETY: `claim_push` gave this thread `count` slots.
-            unsafe {
-                self.fill(segment, offset, count, || {
-                    moved.next().expect("claimed as many")
-                })
-            };
-            drop(moved);
-            pushed += count;
+        let mut result = Ok(());
+        while pushed < len {
+            match self.claim_push(len - pushed) {
+                Ok((segment, offset, count)) => {
+                    // SAFETY: `claim_push` gave this thread `count` slots,
+                    // and the items from `pushed` on are still ours to move.
+                    unsafe { self.fill_from(segment, offset, count, items.as_ptr().add(pushed)) };
+                    pushed += count;
+                }
+                Err(Closed) => {
+                    // Items pushed before a racing close stay pushed.
+                    if pushed == 0 {
+                        result = Err(Closed);
+                    }
+                    break;
+                }
+            }
         }
-        Ok(pushed)
+        // SAFETY: the items from `pushed` on were not moved: slide them to
+        // the front and give them back to the vector.
+        unsafe {
+            let base = items.as_mut_ptr();
+            ptr::copy(base.add(pushed), base, len - pushed);
+            items.set_len(len - pushed);
+        }
+        result.map(|()| pushed)
     }
 
     /// Pushes every item; the same as pushing them one by one, but claiming
@@ -725,14 +792,24 @@ impl<T> UnboundedQueue<T> {
     /// assert_eq!(q.try_pop_into(&mut buf), Ok(2));
     /// ```
     pub fn try_pop_into(&self, buf: &mut [MaybeUninit<T>]) -> Result<usize, Closed> {
-        let mut out = buf.iter_mut();
-        self.pop_batch(out.len(), |v| {
-            out.next().expect("popped no more than room").write(v);
-        })
+        let mut popped = 0;
+        while popped < buf.len() {
+            let (segment, offset, count) = match self.claim_pop(buf.len() - popped) {
+                Ok((_, _, 0)) => break,
+                Ok(claim) => claim,
+                Err(Closed) if popped > 0 => break,
+                Err(Closed) => return Err(Closed),
+            };
+            // SAFETY: `claim_pop` gave this thread `count` items, and
+            // `buf[popped..]` has room for that many.
+            unsafe { self.drain_into(segment, offset, count, buf[popped..].as_mut_ptr().cast()) };
+            popped += count;
+        }
+        Ok(popped)
     }
 
-    /// Appends up to `max` items to `out` without blocking, up to a segment's
-    /// worth per atomic step. Returns how many: 0 when empty.
+    /// Appends up to `max` items to `out` without blocking, claiming up to a
+    /// segment's worth per atomic step. Returns how many: 0 when empty.
     ///
     /// # Errors
     ///
@@ -742,26 +819,30 @@ impl<T> UnboundedQueue<T> {
     ///
     /// ```
     /// let q = ringq::UnboundedQueue::new();
-    /// q.push_iter(0..5).unwrap();
+    /// q.try_push_slice(&[1, 2, 3]).unwrap();
     /// let mut out = Vec::new();
-    /// assert_eq!(q.try_pop_many(&mut out, 3), Ok(3));
-    /// assert_eq!(out, [0, 1, 2]);
+    /// assert_eq!(q.try_pop_many(&mut out, 10), Ok(3));
     /// ```
     pub fn try_pop_many(&self, out: &mut Vec<T>, max: usize) -> Result<usize, Closed> {
-        self.pop_batch(max, |v| out.push(v))
-    }
-
-    fn pop_batch(&self, max: usize, mut sink: impl FnMut(T)) -> Result<usize, Closed> {
         let mut popped = 0;
         while popped < max {
+            // Room first: once claimed, items must be moved out with nothing
+            // in between that could panic. A claim takes at most the rest of
+            // a segment.
+            out.reserve((max - popped).min(SEGMENT_CAP));
             let (segment, offset, count) = match self.claim_pop(max - popped) {
                 Ok((_, _, 0)) => break,
                 Ok(claim) => claim,
                 Err(Closed) if popped > 0 => break,
                 Err(Closed) => return Err(Closed),
             };
-            // SAFETY: `claim_pop` gave this thread these slots.
-            unsafe { self.drain(segment, offset, count, &mut sink) };
+            let len = out.len();
+            // SAFETY: `claim_pop` gave this thread `count` items, at most a
+            // segment's worth, which `out` has room for after its end.
+            unsafe {
+                self.drain_into(segment, offset, count, out.as_mut_ptr().add(len));
+                out.set_len(len + count);
+            }
             popped += count;
         }
         Ok(popped)
