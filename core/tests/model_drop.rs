@@ -406,6 +406,78 @@ fn panicking_drop_of_a_popped_item_leaves_the_queue_usable() {
     ledger.assert_each_dropped_once();
 }
 
+/// A zero-sized item that records its drops, for outputs of any length.
+struct Token;
+
+static TOKEN_DROPS: AtomicUsize = AtomicUsize::new(0);
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        TOKEN_DROPS.fetch_add(1, Relaxed);
+    }
+}
+
+/// An output vector that cannot take another item: growing it panics
+/// (capacity overflow). Its length is faked; `forget_all` undoes that.
+// The faked length is the point: clippy's warning about it does not apply.
+#[allow(clippy::uninit_vec)]
+fn full_output() -> Vec<Token> {
+    let mut out = Vec::new();
+    // SAFETY: a `Vec` of zero-sized items has room for `usize::MAX`, and
+    // `Token` has no bytes and no invariant; `forget_all` takes them back
+    // unseen.
+    unsafe { out.set_len(usize::MAX - 1) };
+    out
+}
+
+fn forget_all(mut out: Vec<Token>) {
+    // SAFETY: shrinking only forgets the (zero-sized) items.
+    unsafe { out.set_len(0) };
+}
+
+/// A batch pop whose output vector cannot grow panics before it takes
+/// anything: every item stays in the queue, in order, and the queue stays
+/// usable, its slots all free again once popped.
+#[test]
+fn batch_pop_into_a_vector_that_cannot_grow_takes_nothing() {
+    no_hang(|| {
+        let q = BoundedQueue::new(3).unwrap();
+        let u = UnboundedQueue::new();
+        let (p, c) = spsc::channel(3).unwrap();
+        for _ in 0..3 {
+            q.try_push(Token).ok().unwrap();
+            u.try_push(Token).ok().unwrap();
+            p.try_push(Token).ok().unwrap();
+        }
+        let before = TOKEN_DROPS.load(Relaxed);
+        type BatchPop<'a> = &'a dyn Fn(&mut Vec<Token>) -> Result<usize, ringq::Closed>;
+        let pops: [BatchPop; 3] = [
+            &|out| q.try_pop_many(out, 3),
+            &|out| u.try_pop_many(out, 3),
+            &|out| c.try_pop_many(out, 3),
+        ];
+        for pop in pops {
+            let mut out = full_output();
+            let r = panic::catch_unwind(AssertUnwindSafe(|| pop(&mut out)));
+            assert!(r.is_err(), "growing the vector must panic");
+            forget_all(out);
+        }
+        assert_eq!(TOKEN_DROPS.load(Relaxed), before, "no item lost or dropped");
+        assert_eq!((q.len(), u.len(), c.len()), (3, 3, 3));
+        // Every slot works again: the ring can be emptied and refilled.
+        for _ in 0..3 {
+            drop(q.pop().unwrap());
+            drop(u.pop().unwrap());
+            drop(c.pop().unwrap());
+        }
+        for _ in 0..3 {
+            q.try_push(Token).ok().unwrap();
+            p.try_push(Token).ok().unwrap();
+        }
+        assert!(q.is_full() && p.is_full());
+    });
+}
+
 // ------------------------------------------------- push_iter and user code
 
 /// Yields items `0..n` from the ledger, panicking instead of yielding item
