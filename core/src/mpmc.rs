@@ -29,6 +29,14 @@
 //! Batches claim many consecutive slots with one CAS. A batch only counts
 //! slots whose stamps already say "free" (or "ready"), so it never waits for
 //! another thread after claiming.
+//!
+//! # Progress
+//!
+//! The non-blocking operations never park, but they are not lock-free in the
+//! strict sense: a pop whose slot was claimed by a push that has not written
+//! it yet (or a push whose slot a pop has claimed and not yet read) spins
+//! until that thread finishes, however long it is preempted. See the
+//! [crate docs](crate#progress).
 
 use std::fmt;
 use std::mem::{self, MaybeUninit};
@@ -421,7 +429,8 @@ impl<T> BoundedQueue<T> {
         unsafe { out.assume_init() }
     }
 
-    /// Pushes `value` if there is room, without blocking.
+    /// Pushes `value` if there is room, without waiting for room (see
+    /// [progress](crate#progress)).
     ///
     /// # Errors
     ///
@@ -455,7 +464,8 @@ impl<T> BoundedQueue<T> {
         })
     }
 
-    /// Pops the oldest item, without blocking.
+    /// Pops the oldest item, without waiting for one (see
+    /// [progress](crate#progress)).
     ///
     /// # Errors
     ///
@@ -701,7 +711,7 @@ impl<T> BoundedQueue<T> {
         blocking::push_iter(self, items)
     }
 
-    /// Pops up to `buf.len()` items into `buf` without blocking, claiming
+    /// Pops up to `buf.len()` items into `buf` without waiting, claiming
     /// them in one atomic step. Returns how many were written to the front
     /// of `buf`: 0 when empty.
     ///
@@ -732,7 +742,7 @@ impl<T> BoundedQueue<T> {
         Ok(count)
     }
 
-    /// Appends up to `max` items to `out` without blocking, claiming them in
+    /// Appends up to `max` items to `out` without waiting, claiming them in
     /// one atomic step. Returns how many were appended: 0 when empty.
     ///
     /// # Errors

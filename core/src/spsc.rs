@@ -19,6 +19,12 @@
 //! pair on `head` keeps the producer from overwriting a slot the consumer is
 //! still reading.
 //!
+//! # Progress
+//!
+//! The non-blocking operations are wait-free: each takes a bounded number
+//! of steps, whatever the other half is doing, since no slot is ever shared
+//! by two threads at once.
+//!
 //! # Closing
 //!
 //! Either half may [`close`](Producer::close) the queue, and dropping a half

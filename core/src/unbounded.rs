@@ -29,6 +29,14 @@
 //!
 //! Batches claim up to the rest of the current segment with one CAS.
 //!
+//! # Progress
+//!
+//! Pushes never wait for room, and nothing parks but the blocking pops. A
+//! pop whose slot a pusher has claimed but not yet written spins until the
+//! pusher finishes, as does a push or pop that reaches the end of a segment
+//! while another pusher is still linking the next one, however long that
+//! thread is preempted. See the [crate docs](crate#progress).
+//!
 //! [`close`]: UnboundedQueue::close
 
 use std::alloc::{self, Layout};
@@ -160,7 +168,7 @@ struct Position<T> {
 
 /// An unbounded multi-producer multi-consumer queue.
 ///
-/// Pushes never block and never report Full; pops block while it is empty.
+/// Pushes never wait and never report Full; pops block while it is empty.
 /// Share it by reference or in an `Arc`.
 ///
 /// Memory is allocated in segments of 31 items as the queue grows, and each
@@ -506,7 +514,8 @@ impl<T> UnboundedQueue<T> {
         }
     }
 
-    /// Pushes `value`. Never blocks and never reports Full.
+    /// Pushes `value`. Never waits for room and never reports Full (see
+    /// [progress](crate#progress)).
     ///
     /// # Errors
     ///
@@ -564,7 +573,8 @@ impl<T> UnboundedQueue<T> {
         }
     }
 
-    /// Pops the oldest item, without blocking.
+    /// Pops the oldest item, without waiting for one (see
+    /// [progress](crate#progress)).
     ///
     /// # Errors
     ///
@@ -774,7 +784,7 @@ impl<T> UnboundedQueue<T> {
         blocking::push_iter(self, items)
     }
 
-    /// Pops up to `buf.len()` items into the front of `buf` without blocking,
+    /// Pops up to `buf.len()` items into the front of `buf` without waiting,
     /// up to a segment's worth per atomic step. Returns how many: 0 when empty.
     ///
     /// # Errors
@@ -808,7 +818,7 @@ impl<T> UnboundedQueue<T> {
         Ok(popped)
     }
 
-    /// Appends up to `max` items to `out` without blocking, claiming up to a
+    /// Appends up to `max` items to `out` without waiting, claiming up to a
     /// segment's worth per atomic step. Returns how many: 0 when empty.
     ///
     /// # Errors
