@@ -49,6 +49,25 @@ impl<T> UnsafeCell<T> {
 /// loom's, which carry the model checker's state and must be constructed.
 pub(crate) const PLAIN_MEMORY: bool = !cfg!(loom);
 
+/// Under loom, an object the checker reports if it is leaked at the end of
+/// an execution: a heap structure holding one is checked to be freed.
+/// Outside loom, nothing.
+#[cfg(loom)]
+pub(crate) type LeakCheck = loom::alloc::Track<()>;
+
+/// Outside loom: takes no room and does nothing.
+#[cfg(not(loom))]
+#[derive(Debug)]
+pub(crate) struct LeakCheck(());
+
+#[cfg(not(loom))]
+impl LeakCheck {
+    #[inline(always)]
+    pub(crate) fn new(_: ()) -> Self {
+        Self(())
+    }
+}
+
 /// Whether a timed wait can really time out. Loom cannot model time, so its
 /// timed waits behave as untimed ones and the models check the untimed path.
 pub(crate) const TIMEOUTS_ARE_REAL: bool = !cfg!(loom);

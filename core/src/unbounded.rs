@@ -49,7 +49,9 @@ use crossbeam_utils::CachePadded;
 
 use crate::blocking::{self, PopSide, PushSide};
 use crate::error::{Closed, PopTimeoutError, PushError, TryPopError, TryPushError};
-use crate::loom::{fence, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell, PLAIN_MEMORY};
+use crate::loom::{
+    fence, AtomicPtr, AtomicUsize, Backoff, LeakCheck, Ordering, UnsafeCell, PLAIN_MEMORY,
+};
 use crate::wait::WaitQueue;
 
 // Slot states.
@@ -60,10 +62,41 @@ const READ: usize = 2;
 /// The segment is being freed; whoever reads this slot last must go on freeing it.
 const DESTROY: usize = 4;
 
-/// Indices per segment. Small under loom, so a few items cross segments.
-const LAP: usize = if cfg!(loom) { 3 } else { 32 };
-/// Slots per segment: one index per lap is the "next segment" marker.
+/// Indices per segment, at most: a queue uses `LAP` (see [`Lap`]). A power
+/// of two, so that it divides the number of indices and segments line up
+/// on both sides of the point where the indices wrap.
+const LAP: usize = if cfg!(loom) { 4 } else { 32 };
+/// Slots per segment, at most: one index per lap is the "next segment" marker.
 const SEGMENT_CAP: usize = LAP - 1;
+
+/// How many indices per segment a queue uses. Outside loom always [`LAP`],
+/// and this takes no room. Under loom a model may pick fewer (2 or 3 per
+/// segment, [`UnboundedQueue::with_segment_slots`]), to cross segment
+/// boundaries with fewer items; the default there is 3, two slots.
+#[derive(Clone, Copy, Debug)]
+struct Lap(#[cfg(loom)] usize);
+
+impl Lap {
+    #[cfg(not(loom))]
+    const DEFAULT: Self = Self();
+    #[cfg(loom)]
+    const DEFAULT: Self = Self(3);
+
+    /// Indices per segment.
+    #[inline(always)]
+    fn get(self) -> usize {
+        #[cfg(loom)]
+        return self.0;
+        #[cfg(not(loom))]
+        LAP
+    }
+
+    /// Slots per segment.
+    #[inline(always)]
+    fn slots(self) -> usize {
+        self.get() - 1
+    }
+}
 /// Indices are shifted by this much to make room for a flag bit.
 const SHIFT: usize = 1;
 /// In the tail index: the queue is closed. In the head index: a next segment exists.
@@ -88,6 +121,8 @@ impl<T> Slot<T> {
 struct Segment<T> {
     next: AtomicPtr<Segment<T>>,
     slots: [Slot<T>; SEGMENT_CAP],
+    /// Under loom, makes the models fail if a segment is never freed.
+    _freed: LeakCheck,
 }
 
 impl<T> Segment<T> {
@@ -105,6 +140,7 @@ impl<T> Segment<T> {
                     value: UnsafeCell::new(MaybeUninit::uninit()),
                     state: AtomicUsize::new(0),
                 }),
+                _freed: LeakCheck::new(()),
             });
         }
         let layout = Layout::new::<Self>();
@@ -114,7 +150,8 @@ impl<T> Segment<T> {
             alloc::handle_alloc_error(layout);
         }
         // SAFETY: zeroed memory is an empty segment: a null `next`, every
-        // state 0, and values that are `MaybeUninit`. It was allocated by
+        // state 0, values that are `MaybeUninit`, and (outside loom) a
+        // `LeakCheck` that has no bytes. It was allocated by
         // the global allocator with the layout of `Self`, as `Box` requires.
         unsafe { Box::from_raw(segment) }
     }
@@ -136,12 +173,12 @@ impl<T> Segment<T> {
     ///
     /// # Safety
     ///
-    /// `this` must be a live segment whose last slot has been read, and every
-    /// slot before `start` must have been read too.
-    unsafe fn destroy(this: *mut Self, start: usize) {
+    /// `this` must be a live segment of `lap`, whose last slot has been
+    /// read, and every slot before `start` must have been read too.
+    unsafe fn destroy(this: *mut Self, start: usize, lap: Lap) {
         // The last slot is not checked: its reader is the one that started
         // the destruction.
-        for i in start..SEGMENT_CAP - 1 {
+        for i in start..lap.slots() - 1 {
             // SAFETY: the segment stays allocated until this loop decides to
             // free it, and only the thread running this loop can free it.
             let slot = unsafe { &(*this).slots[i] };
@@ -204,6 +241,7 @@ pub struct UnboundedQueue<T> {
     head: CachePadded<Position<T>>,
     tail: CachePadded<Position<T>>,
     readers: CachePadded<WaitQueue>,
+    lap: Lap,
 }
 
 // SAFETY: items move between threads through the queue, so `T: Send` is
@@ -229,7 +267,7 @@ impl<T> UnboundedQueue<T> {
     /// assert!(q.is_empty());
     /// ```
     pub fn new() -> Self {
-        Self::with_start(0)
+        Self::with_start(0, Lap::DEFAULT)
     }
 
     /// Like [`new`](Self::new), but with the indices starting
@@ -240,12 +278,30 @@ impl<T> UnboundedQueue<T> {
     pub fn new_near_wrap(pushes_before_wrap: usize) -> Self {
         // Whole segments, so the first one is used from its first slot.
         let segments = pushes_before_wrap.div_ceil(SEGMENT_CAP);
-        Self::with_start(0usize.wrapping_sub(segments * LAP) << SHIFT)
+        Self::with_start(0usize.wrapping_sub(segments * LAP) << SHIFT, Lap::DEFAULT)
+    }
+
+    /// Under loom: a queue whose segments hold `slots` items (2 or 3), so
+    /// that a model can cross segment boundaries with fewer items, or run
+    /// the freeing of a segment with more than two readers. For the models
+    /// only.
+    ///
+    /// # Panics
+    ///
+    /// If `slots` is not 2 or 3.
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn with_segment_slots(slots: usize) -> Self {
+        assert!(
+            (2..=SEGMENT_CAP).contains(&slots),
+            "2 or 3 slots per segment"
+        );
+        Self::with_start(0, Lap(slots + 1))
     }
 
     /// A queue whose head and tail indices start at `index`, the start of
-    /// a segment.
-    fn with_start(index: usize) -> Self {
+    /// a segment, with `lap` indices per segment.
+    fn with_start(index: usize, lap: Lap) -> Self {
         Self {
             head: CachePadded::new(Position {
                 index: AtomicUsize::new(index),
@@ -256,6 +312,7 @@ impl<T> UnboundedQueue<T> {
                 segment: AtomicPtr::new(ptr::null_mut()),
             }),
             readers: CachePadded::new(WaitQueue::new()),
+            lap,
         }
     }
 
@@ -265,6 +322,7 @@ impl<T> UnboundedQueue<T> {
     /// (at least one).
     fn claim_push(&self, max: usize) -> Result<(*mut Segment<T>, usize, usize), Closed> {
         debug_assert!(max > 0);
+        let lap = self.lap.get();
         let backoff = Backoff::new();
         // Acquire (both): pairs with the Release stores that install a
         // segment, so the segment we read is initialised.
@@ -275,16 +333,16 @@ impl<T> UnboundedQueue<T> {
             if tail & MARK_BIT != 0 {
                 return Err(Closed);
             }
-            let offset = (tail >> SHIFT) % LAP;
-            if offset == SEGMENT_CAP {
+            let offset = (tail >> SHIFT) % lap;
+            if offset == lap - 1 {
                 // Another pusher is installing the next segment.
                 backoff.snooze();
                 tail = self.tail.index.load(Ordering::Acquire);
                 segment = self.tail.segment.load(Ordering::Acquire);
                 continue;
             }
-            let count = max.min(SEGMENT_CAP - offset);
-            let fills_segment = offset + count == SEGMENT_CAP;
+            let count = max.min(lap - 1 - offset);
+            let fills_segment = offset + count == lap - 1;
             // Allocate before the CAS, so the winner never waits on malloc
             // while other pushers spin on the marker.
             if fills_segment && next_segment.is_none() {
@@ -358,21 +416,22 @@ impl<T> UnboundedQueue<T> {
     /// means empty.
     fn claim_pop(&self, max: usize) -> Result<(*mut Segment<T>, usize, usize), Closed> {
         debug_assert!(max > 0);
+        let lap = self.lap.get();
         let backoff = Backoff::new();
         // Acquire: pairs with the Release stores that move `head` to a new
         // segment.
         let mut head = self.head.index.load(Ordering::Acquire);
         let mut segment = self.head.segment.load(Ordering::Acquire);
         loop {
-            let offset = (head >> SHIFT) % LAP;
-            if offset == SEGMENT_CAP {
+            let offset = (head >> SHIFT) % lap;
+            if offset == lap - 1 {
                 // Another popper is moving `head` to the next segment.
                 backoff.snooze();
                 head = self.head.index.load(Ordering::Acquire);
                 segment = self.head.segment.load(Ordering::Acquire);
                 continue;
             }
-            let mut count = max.min(SEGMENT_CAP - offset);
+            let mut count = max.min(lap - 1 - offset);
             let mut new_head = head;
             if head & MARK_BIT == 0 {
                 // Not known whether a next segment exists: look at `tail`.
@@ -387,7 +446,7 @@ impl<T> UnboundedQueue<T> {
                         Ok((segment, offset, 0))
                     };
                 }
-                if (head >> SHIFT) / LAP == (tail >> SHIFT) / LAP {
+                if (head >> SHIFT) / lap == (tail >> SHIFT) / lap {
                     // Same segment: take only slots claimed so far.
                     count = count.min((tail >> SHIFT) - (head >> SHIFT));
                 } else {
@@ -412,7 +471,7 @@ impl<T> UnboundedQueue<T> {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
-                    if offset + count == SEGMENT_CAP {
+                    if offset + count == lap - 1 {
                         // We took the last slot: move `head` to the next segment.
                         // SAFETY: the segment is alive until its last slot,
                         // which we own, has been read.
@@ -500,16 +559,16 @@ impl<T> UnboundedQueue<T> {
             slot.value.with(|p| unsafe {
                 ptr::copy_nonoverlapping(p.cast::<T>(), dst.add(i - offset), 1)
             });
-            if i + 1 == SEGMENT_CAP {
+            if i + 1 == self.lap.slots() {
                 // SAFETY: we read the last slot and every earlier slot is ours
                 // or someone else's to mark; `destroy` hands off to them.
-                unsafe { Segment::destroy(segment, 0) };
+                unsafe { Segment::destroy(segment, 0, self.lap) };
             } else if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
                 // AcqRel: Release publishes our read to the destroyer;
                 // Acquire sees its DESTROY. It stopped at us: go on from here.
                 // SAFETY: the last slot was read (destruction started) and
                 // slots up to `i` are read.
-                unsafe { Segment::destroy(segment, i + 1) };
+                unsafe { Segment::destroy(segment, i + 1, self.lap) };
             }
         }
     }
@@ -839,7 +898,7 @@ impl<T> UnboundedQueue<T> {
             // Room first: once claimed, items must be moved out with nothing
             // in between that could panic. A claim takes at most the rest of
             // a segment.
-            out.reserve((max - popped).min(SEGMENT_CAP));
+            out.reserve((max - popped).min(self.lap.slots()));
             let (segment, offset, count) = match self.claim_pop(max - popped) {
                 Ok((_, _, 0)) => break,
                 Ok(claim) => claim,
@@ -945,6 +1004,7 @@ impl<T> UnboundedQueue<T> {
     /// assert_eq!(q.len(), 40);
     /// ```
     pub fn len(&self) -> usize {
+        let lap = self.lap.get();
         loop {
             // Acquire on all three: keeps the head load between the two tail
             // loads, so equal tails mean a consistent pair.
@@ -956,19 +1016,19 @@ impl<T> UnboundedQueue<T> {
             // Drop the flag bits, and step over a "next segment" marker.
             tail &= !((1 << SHIFT) - 1);
             head &= !((1 << SHIFT) - 1);
-            if (tail >> SHIFT) % LAP == LAP - 1 {
+            if (tail >> SHIFT) % lap == lap - 1 {
                 tail = tail.wrapping_add(1 << SHIFT);
             }
-            if (head >> SHIFT) % LAP == LAP - 1 {
+            if (head >> SHIFT) % lap == lap - 1 {
                 head = head.wrapping_add(1 << SHIFT);
             }
             // The distance in indices, wrapping like the indices do, less
             // one marker index per segment boundary crossed on the way.
-            // (`LAP` divides the number of indices, so `% LAP` gives the
+            // (`lap` divides the number of indices, so `% lap` gives the
             // same offset on both sides of the wrap.)
             let distance = tail.wrapping_sub(head) >> SHIFT;
-            let offset = (head >> SHIFT) % LAP;
-            return distance - (offset + distance) / LAP;
+            let offset = (head >> SHIFT) % lap;
+            return distance - (offset + distance) / lap;
         }
     }
 
@@ -1057,8 +1117,8 @@ impl<T> Drop for UnboundedQueue<T> {
         let tail = self.tail.index.load(Ordering::Relaxed) & !((1 << SHIFT) - 1);
         let mut segment = self.head.segment.load(Ordering::Relaxed);
         while head != tail {
-            let offset = (head >> SHIFT) % LAP;
-            if offset < SEGMENT_CAP {
+            let offset = (head >> SHIFT) % self.lap.get();
+            if offset < self.lap.slots() {
                 // SAFETY: slots between head and tail hold written, unread
                 // items (no push is half done: we have `&mut self`).
                 let slot = unsafe { &(*segment).slots[offset] };
