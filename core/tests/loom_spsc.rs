@@ -128,3 +128,24 @@ fn close_publishes_what_preceded_it() {
         });
     }
 }
+
+/// The blocking batch paths: `push_iter` parks while the ring is full and
+/// `pop_many` while it is empty, each woken by the other, until the
+/// producer's drop closes the queue.
+#[test]
+fn blocking_batches() {
+    // Capacity 1 and one item more, so that push_iter fills the ring and
+    // waits for room, and pop_many finds it empty and waits for an item.
+    let (cap, items) = (1, 2);
+    loom::model(move || {
+        let (tx, rx) = ringq::spsc::channel(cap).unwrap();
+        let producer =
+            thread::spawn(move || assert_eq!(tx.push_iter(0..items), Ok(items as usize)));
+        let mut got = Vec::new();
+        while let Ok(n) = rx.pop_many(&mut got, 2) {
+            assert!(n >= 1, "pop_many returned with nothing on an open queue");
+        }
+        producer.join().unwrap();
+        assert_eq!(got, (0..items).collect::<Vec<u32>>());
+    });
+}
