@@ -1,5 +1,6 @@
 # ringq: on a fresh machine `make bench` and `make test` are all you need.
 # Each area keeps its own recipes in a fragment next to its code:
+#   core/core.mk     the core's tests on i686 and under Miri
 #   c-api/c-api.mk   the C library, its tests, example, benchmark and install
 #   python/python.mk the project virtualenv, the wheel, its tests and benchmark
 
@@ -9,9 +10,8 @@ SHELL := /bin/bash
 
 CARGO ?= cargo
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-# Loom explores every interleaving up to this many preemptions; 2 finds the
-# classic lost-wake-up and publication bugs while keeping the run to minutes.
-LOOM_MAX_PREEMPTIONS ?= 2
+# Loom explores every interleaving up to this many preemptions.
+LOOM_MAX_PREEMPTIONS ?= 3
 # Loom builds with a different cfg, so it gets its own target dir to avoid
 # rebuilding the normal one every time.
 LOOM_TARGET_DIR := $(ROOT)/target/loom
@@ -27,7 +27,7 @@ help:
 	@echo "make bench   build everything and run the benchmarks against the peers"
 	@echo "make install PREFIX=/usr/local   install the C library, header and ringq.pc"
 	@echo
-	@echo "parts of make test:  lint test-rust test-doc test-loom test-stress test-c test-python"
+	@echo "parts of make test:  lint test-rust test-doc test-loom test-i686 test-miri test-stress test-c test-python"
 	@echo "parts of make bench: bench-rust bench-c bench-python"
 
 build: build-rust build-c build-python
@@ -35,7 +35,7 @@ build: build-rust build-c build-python
 build-rust:
 	$(CARGO) build --release
 
-test: lint test-rust test-doc test-loom test-stress test-c test-python
+test: lint test-rust test-doc test-loom test-i686 test-miri test-stress test-c test-python
 	@echo "make test: all suites passed"
 
 bench: bench-rust bench-c bench-python
@@ -75,5 +75,6 @@ clean:
 	$(CARGO) clean
 	rm -rf .venv build
 
+include core/core.mk
 include c-api/c-api.mk
 include python/python.mk
