@@ -902,6 +902,14 @@ impl<R: Send + 'static> Crew<R> {
         self.handles.push((name, h));
     }
 
+    /// How many of the threads have not finished yet (a snapshot).
+    pub fn running(&self) -> usize {
+        self.handles
+            .iter()
+            .filter(|(_, h)| !h.is_finished())
+            .count()
+    }
+
     /// Joins every thread, in order of spawning, and returns their results.
     ///
     /// # Panics
