@@ -3,6 +3,8 @@
 #   core/core.mk     the core's tests on i686 and under Miri
 #   c-api/c-api.mk   the C library, its tests, example, benchmark and install
 #   python/python.mk the project virtualenv, the wheel, its tests and benchmark
+#   packaging/dist.mk release wheels and their tests, the crate's publish and
+#                    MSRV checks (each adds itself to make test)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -20,15 +22,16 @@ LOOM_TARGET_DIR := $(ROOT)/target/loom
 # cargo test where it is not installed.
 RUST_TEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "$(CARGO) nextest run --no-tests=warn" || echo "$(CARGO) test")
 
-.PHONY: help build test bench lint test-rust test-doc test-loom test-stress bench-rust clean
+.PHONY: help build test bench lint test-rust test-doc test-loom test-stress bench-rust bench-shm clean
 
 help:
 	@echo "make test    build everything and run every test (Rust, loom, stress, C, Python)"
 	@echo "make bench   build everything and run the benchmarks against the peers"
 	@echo "make install PREFIX=/usr/local   install the C library, header and ringq.pc"
+	@echo "make wheels  manylinux wheels for each CPython 3.9+ and the sdist, in dist/"
 	@echo
 	@echo "parts of make test:  lint test-rust test-doc test-loom test-i686 test-miri test-stress test-c test-python"
-	@echo "parts of make bench: bench-rust bench-c bench-python"
+	@echo "parts of make bench: bench-rust bench-shm bench-c bench-python"
 
 build: build-rust build-c build-python
 
@@ -38,7 +41,7 @@ build-rust:
 test: lint test-rust test-doc test-loom test-i686 test-miri test-stress test-c test-python
 	@echo "make test: all suites passed"
 
-bench: bench-rust bench-c bench-python
+bench: bench-rust bench-shm bench-c bench-python
 
 # Unit, functional and model tests of the core, and everything else in the
 # default workspace members except the long stress tests.
@@ -46,7 +49,7 @@ test-rust:
 	$(RUST_TEST) --release --exclude ringq-tests --workspace --exclude ringq-python
 
 test-doc:
-	$(CARGO) test --release --doc -p ringq
+	$(CARGO) test --release --doc -p ringq -p ringq-tests
 
 test-loom:
 	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR="$(LOOM_TARGET_DIR)" \
@@ -57,7 +60,21 @@ test-stress:
 	$(RUST_TEST) --release -p ringq-tests
 
 bench-rust:
-	$(CARGO) bench -p ringq-benches
+	$(CARGO) bench -p ringq-benches --bench queues
+
+# The shared-memory queue between processes, the Rust and the C API side by
+# side (benches/benches/shm.rs; its C worker is benches/c/shm_worker.c). The
+# Rust workers are built as the C library is (fat LTO, one codegen unit, the
+# same inlining budget; see c-api.mk), in a target dir of their own, so the
+# table compares the two APIs rather than two build profiles.
+bench-shm: c-tools build-c
+	@mkdir -p $(C_OUT)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -I$(C_SRC)/include -o $(C_OUT)/shm_worker \
+		$(ROOT)/benches/c/shm_worker.c -L$(C_LIB) -Wl,-rpath,$(C_LIB) -lringq
+	CARGO_PROFILE_BENCH_LTO=fat CARGO_PROFILE_BENCH_CODEGEN_UNITS=1 \
+	RUSTFLAGS="$(RUSTFLAGS) -C llvm-args=-inline-threshold=500" \
+	CARGO_TARGET_DIR=$(ROOT)/target/bench-shm \
+		$(CARGO) bench -p ringq-benches --bench shm -- --c-worker $(C_OUT)/shm_worker
 
 # Formatting and clippy, for the normal build and for the loom build (whose
 # shim module and models only exist under cfg(loom)), then rustdoc with
@@ -78,3 +95,4 @@ clean:
 include core/core.mk
 include c-api/c-api.mk
 include python/python.mk
+include packaging/dist.mk

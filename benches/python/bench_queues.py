@@ -21,11 +21,17 @@ Workloads:
 
 Rounds are interleaved across implementations (every implementation runs
 each workload once per round, in a shuffled order) so that drift in the
-machine's load hits all of them alike; the table reports the median of
-the rounds in nanoseconds per item, with the ratio to queue.Queue and to
-queue.SimpleQueue (above 1 means faster than that baseline).
+machine's load hits all of them alike. The table reports the median of
+the rounds in nanoseconds per item, and the median of the *paired* ratios
+(each round's time divided by the baseline's time in the same round) to
+queue.Queue and to queue.SimpleQueue: below 1 means cheaper per item.
 
-    python benches/python/bench_queues.py [--rounds 5] [--out chart.png]
+Then each performance target is printed with MET or MISS, judged on those
+paired ratios. Threaded consumers always block in get() (a consumer that
+spins on get(False) would measure the interpreter's switch interval, not
+the queue).
+
+    python benches/python/bench_queues.py [--rounds 7] [--out chart.png]
 """
 
 from __future__ import annotations
@@ -122,7 +128,10 @@ def producers_consumers(impl: Impl, n: int, n_producers: int, n_consumers: int) 
         if impl.batch:
             while True:
                 batch = q.get_many(BLOCK)
-                if None in batch:
+                # The stop sentinels come after every item, so a batch that
+                # holds one ends with it (and scanning each batch would cost
+                # a comparison per item).
+                if batch[-1] is None:
                     stops = batch.count(None)
                     got += len(batch) - stops
                     if stops > 1:
@@ -159,11 +168,11 @@ def pool_with_join(impl: Impl, n: int, workers: int = 4) -> float:
         if impl.batch:
             while True:
                 batch = q.get_many(BLOCK)
-                stop = None in batch
-                count += len(batch) - batch.count(None)
+                # Sentinels come last (see producers_consumers).
+                stops = batch.count(None) if batch[-1] is None else 0
+                count += len(batch) - stops
                 q.task_done(len(batch))  # ringq extension: a batch at once
-                if stop:
-                    stops = batch.count(None)
+                if stops:
                     if stops > 1:
                         q.put_many([None] * (stops - 1))
                     break
@@ -215,19 +224,25 @@ class Workload:
 
 WORKLOADS = [
     # Threaded runs must last many GIL switch intervals (5 ms) to measure
-    # the steady state rather than who got the GIL first.
+    # the steady state rather than who got the GIL first: about 10-20 of
+    # them at the queues' speed.
     Workload("1 thread", 400_000, single_thread, lambda i: True),
-    Workload("1p -> 1c", 400_000, lambda i, n: producers_consumers(i, n, 1, 1), lambda i: True),
-    Workload("4p -> 4c", 400_000, lambda i, n: producers_consumers(i, n, 4, 4), lambda i: i.multi),
-    Workload("pool+join", 400_000, pool_with_join, lambda i: i.multi),
+    Workload("1p -> 1c", 1_000_000, lambda i, n: producers_consumers(i, n, 1, 1), lambda i: True),
+    Workload("4p -> 4c", 1_000_000, lambda i, n: producers_consumers(i, n, 4, 4), lambda i: i.multi),
+    Workload("pool+join", 1_000_000, pool_with_join, lambda i: i.multi),
 ]
 
 
-def measure(rounds: int, scale: float) -> dict[tuple[str, str], float]:
-    """Median ns per item for each (workload, implementation)."""
-    samples: dict[tuple[str, str], list[float]] = {}
+Samples = dict[tuple[str, str], list[float]]
+
+
+def measure(rounds: int, scale: float) -> Samples:
+    """Nanoseconds per item for each (workload, implementation), one
+    sample per round."""
+    samples: Samples = {}
     rng = random.Random(12345)
-    # A warm-up round, not recorded: imports, allocator, branch predictors.
+    # A warm-up round, not recorded: imports, allocator, branch predictors,
+    # and the one-time costs of the first wait in the process.
     for w in WORKLOADS:
         for impl in IMPLS:
             if w.applies(impl):
@@ -241,33 +256,93 @@ def measure(rounds: int, scale: float) -> dict[tuple[str, str], float]:
                 seconds = w.run(impl, n)
                 samples.setdefault((w.name, impl.name), []).append(seconds * 1e9 / n)
         print(f"  round {r + 1}/{rounds} done", file=sys.stderr, flush=True)
+    return samples
+
+
+def medians(samples: Samples) -> dict[tuple[str, str], float]:
     return {key: statistics.median(values) for key, values in samples.items()}
 
 
-def print_table(results: dict[tuple[str, str], float]) -> None:
-    header = f"{'workload':<10} {'implementation':<19} {'ns/item':>9} {'vs Queue':>9} {'vs SimpleQ':>10}"
+def paired_ratio(samples: Samples, workload: str, impl: str, baseline: str) -> Optional[float]:
+    """The median over rounds of impl's time / baseline's time in the same
+    round; None if either did not run."""
+    mine = samples.get((workload, impl))
+    base = samples.get((workload, baseline))
+    if not mine or not base:
+        return None
+    return statistics.median(a / b for a, b in zip(mine, base))
+
+
+def print_table(samples: Samples) -> None:
+    results = medians(samples)
+    header = f"{'workload':<10} {'implementation':<19} {'ns/item':>9} {'/ Queue':>9} {'/ SimpleQ':>10}"
     print(header)
     print("-" * len(header))
     for w in WORKLOADS:
-        base_q = results.get((w.name, BASELINES[0]))
-        base_s = results.get((w.name, BASELINES[1]))
         for impl in IMPLS:
             ns = results.get((w.name, impl.name))
             if ns is None:
                 print(f"{w.name:<10} {impl.name:<19} {'n/a':>9}")
                 continue
-            vq = f"{base_q / ns:8.2f}x" if base_q else ""
-            vs = f"{base_s / ns:9.2f}x" if base_s else ""
-            print(f"{w.name:<10} {impl.name:<19} {ns:9.0f} {vq:>9} {vs:>10}")
+            vq = paired_ratio(samples, w.name, impl.name, BASELINES[0])
+            vs = paired_ratio(samples, w.name, impl.name, BASELINES[1])
+            cq = f"{vq:8.3f}x" if vq is not None else ""
+            cs = f"{vs:9.3f}x" if vs is not None else ""
+            print(f"{w.name:<10} {impl.name:<19} {ns:9.0f} {cq:>9} {cs:>10}")
         print()
 
 
-def draw_chart(results: dict[tuple[str, str], float], path: str) -> None:
+@dataclass(frozen=True)
+class Target:
+    """impl's time per item, as a paired ratio to baseline's, is at most
+    `at_most` in `workload`."""
+
+    workload: str
+    impl: str
+    baseline: str
+    at_most: float
+    label: str
+
+
+def targets() -> list[Target]:
+    sq, q = BASELINES[1], BASELINES[0]
+    out = []
+    for w in ("1 thread", "1p -> 1c"):
+        out.append(Target(w, "ringq SimpleQueue", sq, 0.8, "SimpleQueue <= 0.8x queue.SimpleQueue"))
+    for w in ("4p -> 4c", "pool+join"):
+        out.append(Target(w, "ringq SimpleQueue", sq, 1.0, "SimpleQueue <= 1.0x queue.SimpleQueue"))
+    for w in ("1 thread", "1p -> 1c", "4p -> 4c", "pool+join"):
+        out.append(Target(w, "ringq Queue", sq, 0.9, f"Queue({CAPACITY}) <= 0.9x queue.SimpleQueue"))
+        out.append(Target(w, "ringq Queue", q, 0.1, f"Queue({CAPACITY}) >= 10x queue.Queue"))
+    out.append(Target("1p -> 1c", "ringq SPSCQueue", sq, 0.7, "SPSCQueue <= 0.7x queue.SimpleQueue"))
+    for w in ("1p -> 1c", "4p -> 4c"):
+        out.append(Target(w, "ringq batch", sq, 1 / 3, "put_many/get_many >= 3x queue.SimpleQueue"))
+    return out
+
+
+def print_targets(samples: Samples) -> int:
+    """Prints each target with MET or MISS; returns how many were missed."""
+    missed = 0
+    print("targets (median of paired ratios, time per item):")
+    for t in targets():
+        ratio = paired_ratio(samples, t.workload, t.impl, t.baseline)
+        if ratio is None:
+            verdict, shown = "MISS", "did not run"
+        else:
+            verdict = "MET " if ratio <= t.at_most else "MISS"
+            shown = f"{ratio:.3f}x (limit {t.at_most:.3f}x)"
+        missed += verdict == "MISS"
+        print(f"  {verdict} {t.workload:<10} {t.label:<45} {shown}")
+    return missed
+
+
+def draw_chart(samples: Samples, path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    results = medians(samples)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig, ax = plt.subplots(figsize=(11, 5.5))
     width = 0.8 / len(IMPLS)
@@ -295,7 +370,7 @@ def draw_chart(results: dict[tuple[str, str], float], path: str) -> None:
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the item counts")
     parser.add_argument("--out", default=os.path.join("benches", "results", "python.png"))
     args = parser.parse_args(argv)
@@ -306,12 +381,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         flush=True,
     )
     started = time.perf_counter()
-    results = measure(args.rounds, args.scale)
+    samples = measure(args.rounds, args.scale)
     print()
-    print_table(results)
-    draw_chart(results, args.out)
+    print_table(samples)
+    missed = print_targets(samples)
+    print()
+    draw_chart(samples, args.out)
     print(f"chart: {os.path.abspath(args.out)}")
-    print(f"took {time.perf_counter() - started:.0f} s")
+    print(f"took {time.perf_counter() - started:.0f} s; {missed} target(s) missed")
     return 0
 
 

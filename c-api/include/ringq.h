@@ -8,15 +8,47 @@
  * Run `make c-header` after changing the Rust sources.
  *
  * Conventions (details in c-api/README.md):
+ * - C99 or later (the header uses // comments, bool and stdint.h types);
+ *   C++ can include it too.
  * - Every function is ringq_<object>_<verb> and, except *_free,
  *   ringq_strerror and ringq_version, returns a ringq_result: RINGQ_OK (0)
  *   or the reason it failed. Results go through out pointers.
  * - Handles are opaque. Each comes from one *_new and goes back through the
- *   matching *_free, which accepts NULL.
+ *   matching *_free, which accepts NULL. Calls that change the queue (push,
+ *   pop, close, free) take a plain handle; calls that only look at it
+ *   (is_closed, len, capacity, waiting) take a const one.
  * - Items are void pointers. The queues store and hand back the pointer
- *   values only; they never dereference or free them.
+ *   values only; they never dereference or free them. NULL is an item like
+ *   any other: it can be pushed and is popped as NULL.
  * - Timeouts are uint64_t nanoseconds.
- * - NULL handles and NULL out pointers give RINGQ_ERR_INVALID_ARGUMENT.
+ * - NULL handles and NULL out pointers give RINGQ_ERR_INVALID_ARGUMENT, and
+ *   so do zero capacities; absurd ones give RINGQ_ERR_OUT_OF_MEMORY.
+ *   Nothing is done in either case: bad input never crashes or aborts, and
+ *   no Rust panic unwinds into C (a bug inside ringq gives RINGQ_ERR_PANIC).
+ * - errno: no function changes it. The calls that may sleep (push, pop and
+ *   their _timeout forms) and *_new and *_free save errno and put it back,
+ *   so a timed-out wait leaves no ETIMEDOUT and an interrupted one no EINTR;
+ *   the others make no system call that can fail. Results are only ever the
+ *   ringq_result.
+ * - Signals: a signal handler may run on a thread blocked in push or pop;
+ *   when it returns, the call goes on waiting (with the same deadline, for
+ *   the *_timeout calls). No call fails with an EINTR-like result. No ringq
+ *   function is async-signal-safe: to stop blocked threads from a handler,
+ *   wake another thread (a self-pipe, sem_post) that closes the queue, or
+ *   use the *_timeout calls and check a flag.
+ * - Cancellation: no ringq function is a cancellation point. A deferred
+ *   pthread_cancel of a thread blocked in push or pop takes effect at the
+ *   thread's next cancellation point after the call has returned; the call
+ *   itself is not interrupted. Never cancel a thread asynchronously while
+ *   it is inside a ringq call.
+ * - Blocking calls spin briefly, then sleep. The first time a thread of the
+ *   process blocks, ringq may register the process for membarrier(2), and
+ *   blocking calls may issue a process-wide membarrier
+ *   (MEMBARRIER_CMD_PRIVATE_EXPEDITED), which briefly interrupts every
+ *   running thread of the process. The try_* calls never sleep: they may
+ *   spin, or yield the CPU, for as long as another thread takes to finish
+ *   an operation it has started on the same slot, and they make a system
+ *   call only to wake a thread that sleeps in the queue.
  */
 
 #include <stdbool.h>
@@ -72,6 +104,28 @@ enum ringq_result
     // A bug inside ringq caused a panic, which was caught at the boundary.
     // The handle involved should be considered unusable (free it).
     RINGQ_ERR_PANIC = 7,
+    // A message is longer than the shared-memory queue's maximum message
+    // size. Nothing was pushed.
+    RINGQ_ERR_TOO_LARGE = 8,
+    // The shared memory of a queue holds something no correct process
+    // writes (a bug, or a hostile process with access to it). The call did
+    // nothing else; a damaged message was dropped.
+    RINGQ_ERR_CORRUPT = 9,
+    // The file is not a shared-memory queue this library can use: not a
+    // ringq segment, another layout version, truncated, a damaged header,
+    // or made in another PID or time namespace.
+    RINGQ_ERR_INCOMPATIBLE = 10,
+    // No shared-memory queue has that name.
+    RINGQ_ERR_NOT_FOUND = 11,
+    // A shared-memory queue of that name exists already.
+    RINGQ_ERR_EXISTS = 12,
+    // The system refused access to the shared-memory queue's file.
+    RINGQ_ERR_PERMISSION = 13,
+    // Every participant entry of the shared-memory queue belongs to a live
+    // process: no more handles can attach.
+    RINGQ_ERR_PARTICIPANTS = 14,
+    // Another system call failed (creating, mapping or opening a segment).
+    RINGQ_ERR_SYSTEM = 15,
 };
 #ifndef __cplusplus
 typedef uint32_t ringq_result;
@@ -84,13 +138,28 @@ typedef uint32_t ringq_result;
 // time; each producer's items come out in the order it pushed them.
 typedef struct ringq_bounded ringq_bounded;
 
+// A queue of byte messages in shared memory, shared by processes (and by
+// the threads within them): any number of producers and consumers.
+//
+// Opaque: create it with `ringq_shm_create`, `ringq_shm_create_ex` or
+// `ringq_shm_create_anonymous`, or attach to an existing one with
+// `ringq_shm_open` or `ringq_shm_open_fd`; release it with
+// `ringq_shm_free`. Each handle is one participant of the queue (the
+// segment holds a table of them, 256 by default): open one handle per
+// process and share it between that process's threads. A process that is
+// killed in the middle of a push or pop does not wedge the queue: the
+// others reclaim what it held, losing at most the messages of the call it
+// was in.
+typedef struct ringq_shm ringq_shm;
+
 // A bounded single-producer single-consumer FIFO queue of `void *` items:
 // the fastest queue when exactly one thread pushes and one thread pops.
 //
 // Opaque: create it with `ringq_spsc_new`, destroy it with `ringq_spsc_free`.
 // At most one thread at a time may push and at most one thread at a time may
 // pop (they may be different threads, running concurrently); `close`,
-// `is_closed`, `len` and `capacity` may be called from any thread. Which
+// `is_closed`, `len`, `capacity` and `waiting` may be called from any
+// thread. Which
 // thread is the producer may change over time, provided the hand-over is
 // synchronised (a mutex, a thread join, ...); the same goes for the consumer.
 typedef struct ringq_spsc ringq_spsc;
@@ -162,7 +231,7 @@ void ringq_bounded_free(ringq_bounded *queue);
 //
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed.
-ringq_result ringq_bounded_try_push(const ringq_bounded *queue, void *item);
+ringq_result ringq_bounded_try_push(ringq_bounded *queue, void *item);
 
 // Pushes `item`, waiting (spinning briefly, then sleeping) while the queue is
 // full.
@@ -180,7 +249,7 @@ ringq_result ringq_bounded_try_push(const ringq_bounded *queue, void *item);
 //
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed.
-ringq_result ringq_bounded_push(const ringq_bounded *queue, void *item);
+ringq_result ringq_bounded_push(ringq_bounded *queue, void *item);
 
 // Pushes `item`, waiting at most `timeout_ns` nanoseconds for room.
 //
@@ -202,9 +271,7 @@ ringq_result ringq_bounded_push(const ringq_bounded *queue, void *item);
 //
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed.
-ringq_result ringq_bounded_push_timeout(const ringq_bounded *queue,
-                                        void *item,
-                                        uint64_t timeout_ns);
+ringq_result ringq_bounded_push_timeout(ringq_bounded *queue, void *item, uint64_t timeout_ns);
 
 // Pushes the longest prefix of `items[0..count]` that fits, without waiting,
 // and stores how many went in in `*pushed` (0 on any error). The prefix is
@@ -226,7 +293,7 @@ ringq_result ringq_bounded_push_timeout(const ringq_bounded *queue,
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed; `items` must be NULL or point to `count` readable pointers
 // (anything when `count` is 0); `pushed` must be NULL or writable.
-ringq_result ringq_bounded_try_push_many(const ringq_bounded *queue,
+ringq_result ringq_bounded_try_push_many(ringq_bounded *queue,
                                          void *const *items,
                                          size_t count,
                                          size_t *pushed);
@@ -247,7 +314,7 @@ ringq_result ringq_bounded_try_push_many(const ringq_bounded *queue,
 //
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed; `out` must be NULL or writable.
-ringq_result ringq_bounded_try_pop(const ringq_bounded *queue, void **out);
+ringq_result ringq_bounded_try_pop(ringq_bounded *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting (spinning
 // briefly, then sleeping) while the queue is empty.
@@ -266,7 +333,7 @@ ringq_result ringq_bounded_try_pop(const ringq_bounded *queue, void **out);
 //
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed; `out` must be NULL or writable.
-ringq_result ringq_bounded_pop(const ringq_bounded *queue, void **out);
+ringq_result ringq_bounded_pop(ringq_bounded *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting at most
 // `timeout_ns` nanoseconds for one.
@@ -289,7 +356,7 @@ ringq_result ringq_bounded_pop(const ringq_bounded *queue, void **out);
 //
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed; `out` must be NULL or writable.
-ringq_result ringq_bounded_pop_timeout(const ringq_bounded *queue, void **out, uint64_t timeout_ns);
+ringq_result ringq_bounded_pop_timeout(ringq_bounded *queue, void **out, uint64_t timeout_ns);
 
 // Removes up to `max` of the oldest items, without waiting, into
 // `out[0..*popped]`, and stores how many in `*popped` (0 on any error). The
@@ -311,7 +378,7 @@ ringq_result ringq_bounded_pop_timeout(const ringq_bounded *queue, void **out, u
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed; `out` must be NULL or point to `max` writable pointers (anything
 // when `max` is 0); `popped` must be NULL or writable.
-ringq_result ringq_bounded_try_pop_many(const ringq_bounded *queue,
+ringq_result ringq_bounded_try_pop_many(ringq_bounded *queue,
                                         void **out,
                                         size_t max,
                                         size_t *popped);
@@ -331,12 +398,15 @@ ringq_result ringq_bounded_try_pop_many(const ringq_bounded *queue,
 //
 // `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 // been freed.
-ringq_result ringq_bounded_close(const ringq_bounded *queue);
+ringq_result ringq_bounded_close(ringq_bounded *queue);
 
 // Stores in `*out` whether the queue has been closed.
 //
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
+//
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
 //
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_bounded_free`.
@@ -353,6 +423,9 @@ ringq_result ringq_bounded_is_closed(const ringq_bounded *queue, bool *out);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_bounded_free`.
 //
@@ -368,6 +441,9 @@ ringq_result ringq_bounded_len(const ringq_bounded *queue, size_t *out);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_bounded_free`.
 //
@@ -377,6 +453,30 @@ ringq_result ringq_bounded_len(const ringq_bounded *queue, size_t *out);
 // been freed; `out` must be NULL or writable.
 ringq_result ringq_bounded_capacity(const ringq_bounded *queue, size_t *out);
 
+// Stores in `*poppers` how many threads are blocked in a pop of this queue,
+// and in `*pushers` how many are blocked in a push: past spinning and
+// registered to sleep until woken.
+//
+// A thread counts from the moment it stops spinning until its wait ends,
+// so a count above zero means the next push (for poppers), pop (for pushers)
+// or close goes through the wake-up path. The counts are snapshots, for
+// diagnostics and tests: a test can wait for a count to reach 1 to be sure
+// that a thread is really blocked before it wakes it.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue`,
+// `poppers` or `pushers` is NULL.
+//
+// Ownership: nothing changes hands.
+//
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_bounded_free`.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+// been freed; `poppers` and `pushers` must be NULL or writable.
+ringq_result ringq_bounded_waiting(const ringq_bounded *queue, size_t *poppers, size_t *pushers);
+
 // Describes a result code in English, without a trailing newline.
 //
 // Takes the code as a plain 32-bit integer (the C type of `ringq_result`), so
@@ -385,6 +485,469 @@ ringq_result ringq_bounded_capacity(const ringq_bounded *queue, size_t *out);
 // Ownership: the string is static; do not free or modify it.
 // Threads: any thread, at any time.
 const char *ringq_strerror(uint32_t result);
+
+// Creates a queue under `name` (the file `/dev/shm/<name>`, as
+// `shm_open("/<name>")` names it) for `capacity` messages of at most
+// `max_message_size` bytes each, readable and writable by this user only
+// (mode 0600), for up to 256 handles at a time. Stores the new handle in
+// `*out` (NULL on failure).
+//
+// `name` is 1 to 200 characters of `A-Z a-z 0-9 . _ -`, after an optional
+// leading `/`, not starting with a dot. The segment appears under its name
+// only once complete, and its memory (about `capacity * max_message_size`
+// bytes) is allocated now. It stays until `ringq_shm_unlink` or a reboot.
+//
+// Returns `RINGQ_OK`; `RINGQ_ERR_EXISTS` if the name is taken;
+// `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `name` or `out`, an invalid
+// name, a zero size, a capacity above 2^24 or a message size above 2^30;
+// `RINGQ_ERR_OUT_OF_MEMORY` when `/dev/shm` has no room;
+// `RINGQ_ERR_PERMISSION` or `RINGQ_ERR_SYSTEM` when the system refuses.
+//
+// Ownership: the caller owns the handle and releases it with
+// `ringq_shm_free`; the name stays until `ringq_shm_unlink`.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `name` must be NULL or a NUL-terminated string; `out` NULL or valid for
+// writing one pointer.
+ringq_result ringq_shm_create(const char *name,
+                              size_t capacity,
+                              size_t max_message_size,
+                              ringq_shm **out);
+
+// `ringq_shm_create` with the size of the participant table (1 to 1023:
+// how many handles, in all processes, may be open at once) and the file's
+// permission bits (`mode`, applied exactly, whatever the umask).
+//
+// Returns as `ringq_shm_create`; a `max_participants` of 0 or above 1023
+// gives `RINGQ_ERR_INVALID_ARGUMENT`.
+//
+// Ownership and threads: as `ringq_shm_create`.
+//
+// # Safety
+//
+// As `ringq_shm_create`.
+ringq_result ringq_shm_create_ex(const char *name,
+                                 size_t capacity,
+                                 size_t max_message_size,
+                                 size_t max_participants,
+                                 uint32_t mode,
+                                 ringq_shm **out);
+
+// Creates an anonymous queue (a sealed memfd) for `capacity` messages of at
+// most `max_message_size` bytes, reachable by processes that inherit or are
+// sent its descriptor (`ringq_shm_fd`, `ringq_shm_open_fd`). Stores the
+// handle in `*out` (NULL on failure).
+//
+// Returns `RINGQ_OK`, `RINGQ_ERR_INVALID_ARGUMENT` (NULL `out`, bad
+// sizes), `RINGQ_ERR_OUT_OF_MEMORY` or `RINGQ_ERR_SYSTEM`.
+//
+// Ownership: the caller owns the handle; the memory goes when the last
+// handle and descriptor are gone.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `out` must be NULL or valid for writing one pointer.
+ringq_result ringq_shm_create_anonymous(size_t capacity, size_t max_message_size, ringq_shm **out);
+
+// Opens the queue created under `name` and stores a new handle in `*out`
+// (NULL on failure).
+//
+// Returns `RINGQ_OK`; `RINGQ_ERR_NOT_FOUND`; `RINGQ_ERR_PERMISSION`;
+// `RINGQ_ERR_INCOMPATIBLE` for a file that is not a ringq segment this
+// library can use (another layout version, truncated, damaged header, or
+// made in another PID or time namespace); `RINGQ_ERR_PARTICIPANTS` when every
+// participant entry belongs to a live process; `RINGQ_ERR_INVALID_ARGUMENT`
+// for a NULL `name` or `out` or an invalid name; `RINGQ_ERR_SYSTEM`.
+//
+// Ownership: the caller owns the handle.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `name` must be NULL or a NUL-terminated string; `out` NULL or valid for
+// writing one pointer.
+ringq_result ringq_shm_open(const char *name, ringq_shm **out);
+
+// Opens the queue whose segment the descriptor `fd` refers to (from
+// `ringq_shm_fd` in this or another process, inherited or received over a
+// Unix socket) and stores a new handle in `*out` (NULL on failure). The
+// handle uses its own duplicate of `fd`: the caller keeps `fd` and closes
+// it when it likes.
+//
+// Returns as `ringq_shm_open`, with `RINGQ_ERR_INVALID_ARGUMENT` for a
+// negative `fd` and `RINGQ_ERR_SYSTEM` for a descriptor that cannot be
+// duplicated.
+//
+// Ownership: the caller owns the handle, and still owns `fd`.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `fd` must be a negative number or a descriptor open in this process for
+// the duration of the call; `out` must be NULL or valid for writing one
+// pointer.
+ringq_result ringq_shm_open_fd(int fd, ringq_shm **out);
+
+// Stores in `*out` the descriptor of the queue's segment, to pass to a
+// child process (it is close-on-exec: `dup` it to keep it across `exec`)
+// or over a Unix socket. The descriptor stays the handle's: do not close it.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL argument.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `out` NULL or writable.
+ringq_result ringq_shm_fd(const ringq_shm *queue, int *out);
+
+// Removes the name of a queue so that no new process can open it. Open
+// handles keep working; the memory goes with the last one.
+//
+// Returns `RINGQ_OK`, `RINGQ_ERR_NOT_FOUND`, `RINGQ_ERR_PERMISSION`,
+// `RINGQ_ERR_INVALID_ARGUMENT` for a NULL or invalid name, or
+// `RINGQ_ERR_SYSTEM`.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `name` must be NULL or a NUL-terminated string.
+ringq_result ringq_shm_unlink(const char *name);
+
+// Releases a handle: this process leaves the queue (the queue and its
+// messages stay for the other handles). NULL is ignored.
+//
+// Ownership: takes back the handle; it must not be used again.
+//
+// Threads: any one thread, once no other thread uses the handle or is
+// blocked in it.
+//
+// # Safety
+//
+// `queue` must be NULL or a handle from one of the create or open
+// functions that has not been freed, and no other thread may use it during
+// or after the call.
+void ringq_shm_free(ringq_shm *queue);
+
+// Copies the message `data[0..len]` into the queue if there is room,
+// without waiting.
+//
+// Returns `RINGQ_OK`, `RINGQ_ERR_FULL`, `RINGQ_ERR_CLOSED`,
+// `RINGQ_ERR_TOO_LARGE` when `len` is above the maximum message size,
+// `RINGQ_ERR_CORRUPT` when the shared memory was damaged,
+// `RINGQ_ERR_PARTICIPANTS` (a forked child that found no free entry), or
+// `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue`, or NULL `data` with a
+// non-zero `len`. Nothing is pushed on failure.
+//
+// Ownership: the bytes are copied; `data` stays the caller's.
+//
+// Threads: any thread, concurrently with any other call on the handle
+// except `ringq_shm_free`.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `data` NULL or `len` readable bytes.
+ringq_result ringq_shm_try_push(ringq_shm *queue, const void *data, size_t len);
+
+// Copies the message `data[0..len]` into the queue, waiting (spinning
+// briefly, then sleeping) while it is full.
+//
+// Returns as `ringq_shm_try_push`, except that a full queue is waited on;
+// `RINGQ_ERR_CLOSED` also when the queue is closed while waiting.
+//
+// Ownership and threads: as `ringq_shm_try_push`.
+//
+// # Safety
+//
+// As `ringq_shm_try_push`.
+ringq_result ringq_shm_push(ringq_shm *queue, const void *data, size_t len);
+
+// Copies the message `data[0..len]` into the queue, waiting at most
+// `timeout_ns` nanoseconds for room (0: try once; a timeout too large to
+// represent waits without a limit).
+//
+// Returns as `ringq_shm_push`, plus `RINGQ_ERR_TIMED_OUT`.
+//
+// Ownership and threads: as `ringq_shm_try_push`.
+//
+// # Safety
+//
+// As `ringq_shm_try_push`.
+ringq_result ringq_shm_push_timeout(ringq_shm *queue,
+                                    const void *data,
+                                    size_t len,
+                                    uint64_t timeout_ns);
+
+// Pushes the longest prefix of the `count` messages `datas[i][0..lens[i]]`
+// that fits, claiming their slots in one atomic step, without waiting, and
+// stores how many went in in `*pushed` (0 on any error).
+//
+// Returns `RINGQ_OK` when at least one went in (or `count` is 0),
+// `RINGQ_ERR_FULL` when none fit, `RINGQ_ERR_TOO_LARGE` if any message is
+// longer than the maximum (then none is pushed), `RINGQ_ERR_CLOSED`,
+// `RINGQ_ERR_CORRUPT`, `RINGQ_ERR_PARTICIPANTS`, or
+// `RINGQ_ERR_INVALID_ARGUMENT` for NULL arguments (arrays may be NULL when
+// `count` is 0).
+//
+// Ownership: the bytes are copied.
+//
+// Threads: as `ringq_shm_try_push`.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `datas` and `lens` NULL or `count`
+// readable elements each, `datas[i]` NULL or `lens[i]` readable bytes;
+// `pushed` NULL or writable.
+ringq_result ringq_shm_try_push_many(ringq_shm *queue,
+                                     const void *const *datas,
+                                     const size_t *lens,
+                                     size_t count,
+                                     size_t *pushed);
+
+// Like `ringq_shm_try_push_many`, but waits until at least one message
+// fits. Stores in `*pushed` how many went in (at least 1 on `RINGQ_OK`
+// unless `count` is 0); call again with the rest.
+//
+// Returns as `ringq_shm_try_push_many`, without `RINGQ_ERR_FULL`.
+//
+// Ownership and threads: as `ringq_shm_try_push_many`.
+//
+// # Safety
+//
+// As `ringq_shm_try_push_many`.
+ringq_result ringq_shm_push_many(ringq_shm *queue,
+                                 const void *const *datas,
+                                 const size_t *lens,
+                                 size_t count,
+                                 size_t *pushed);
+
+// Removes the oldest message, without waiting, copying it into
+// `buf[0..*len]` and storing its length in `*len`.
+//
+// `buf_len` must be at least the queue's maximum message size
+// (`ringq_shm_max_message_size`), so that no message can be too long for
+// it: a smaller buffer is refused before anything is taken.
+//
+// Returns `RINGQ_OK`; `RINGQ_ERR_EMPTY`; `RINGQ_ERR_CLOSED` once the queue
+// is closed and drained; `RINGQ_ERR_CORRUPT` when the message was damaged
+// in shared memory (it is dropped); `RINGQ_ERR_PARTICIPANTS`;
+// `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue`, `buf` or `len`, or a
+// `buf_len` below the maximum message size. `*len` is written only on
+// `RINGQ_OK`.
+//
+// Ownership: `buf` stays the caller's.
+//
+// Threads: any thread, concurrently with any other call on the handle
+// except `ringq_shm_free`.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `buf` NULL or valid for writing
+// `buf_len` bytes; `len` NULL or writable.
+ringq_result ringq_shm_try_pop(ringq_shm *queue, void *buf, size_t buf_len, size_t *len);
+
+// Removes the oldest message into `buf` as `ringq_shm_try_pop` does,
+// waiting (spinning briefly, then sleeping) while the queue is empty.
+//
+// Returns as `ringq_shm_try_pop`, except that an empty queue is waited on.
+//
+// Ownership and threads: as `ringq_shm_try_pop`.
+//
+// # Safety
+//
+// As `ringq_shm_try_pop`.
+ringq_result ringq_shm_pop(ringq_shm *queue, void *buf, size_t buf_len, size_t *len);
+
+// Removes the oldest message into `buf` as `ringq_shm_try_pop` does,
+// waiting at most `timeout_ns` nanoseconds for one (0: try once; a timeout
+// too large to represent waits without a limit).
+//
+// Returns as `ringq_shm_pop`, plus `RINGQ_ERR_TIMED_OUT`.
+//
+// Ownership and threads: as `ringq_shm_try_pop`.
+//
+// # Safety
+//
+// As `ringq_shm_try_pop`.
+ringq_result ringq_shm_pop_timeout(ringq_shm *queue,
+                                   void *buf,
+                                   size_t buf_len,
+                                   size_t *len,
+                                   uint64_t timeout_ns);
+
+// Removes up to `max` of the oldest messages, claimed in one atomic step,
+// without waiting. They are copied back to back into `buf`, the `i`th's
+// length stored in `lens[i]`, and their number in `*popped` (0 on any
+// error).
+//
+// At most `buf_len / max_message_size` messages are taken, so that any
+// messages fit: `buf_len` must be at least the maximum message size, and a
+// buffer of `max * max_message_size` bytes never limits the batch.
+//
+// Returns `RINGQ_OK` when at least one message was popped (or `max` is 0),
+// `RINGQ_ERR_EMPTY`, `RINGQ_ERR_CLOSED` (closed and drained),
+// `RINGQ_ERR_CORRUPT` (a damaged message was dropped; the others were
+// still popped and counted), `RINGQ_ERR_PARTICIPANTS`, or
+// `RINGQ_ERR_INVALID_ARGUMENT` for NULL arguments or a `buf_len` below the
+// maximum message size (`buf` and `lens` may be NULL when `max` is 0).
+//
+// Ownership: the buffers stay the caller's.
+//
+// Threads: as `ringq_shm_try_pop`.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `buf` NULL or valid for writing
+// `buf_len` bytes; `lens` NULL or valid for writing `max` sizes; `popped`
+// NULL or writable.
+ringq_result ringq_shm_try_pop_many(ringq_shm *queue,
+                                    void *buf,
+                                    size_t buf_len,
+                                    size_t *lens,
+                                    size_t max,
+                                    size_t *popped);
+
+// Like `ringq_shm_try_pop_many`, but waits (spinning briefly, then
+// sleeping) until at least one message is there.
+//
+// Returns as `ringq_shm_try_pop_many`, without `RINGQ_ERR_EMPTY`.
+//
+// Ownership and threads: as `ringq_shm_try_pop_many`.
+//
+// # Safety
+//
+// As `ringq_shm_try_pop_many`.
+ringq_result ringq_shm_pop_many(ringq_shm *queue,
+                                void *buf,
+                                size_t buf_len,
+                                size_t *lens,
+                                size_t max,
+                                size_t *popped);
+
+// Closes the queue for every process: pushes fail with `RINGQ_ERR_CLOSED`
+// from now on, pops return what is left and then `RINGQ_ERR_CLOSED`, and
+// every thread blocked in a push or pop, in any process, wakes up. Closing
+// a closed queue does nothing.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` is NULL.
+//
+// Threads: any thread, concurrently with any other call on the handle
+// except `ringq_shm_free`.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle.
+ringq_result ringq_shm_close(ringq_shm *queue);
+
+// Stores in `*out` whether the queue has been closed.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL argument.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `out` NULL or writable.
+ringq_result ringq_shm_is_closed(const ringq_shm *queue, bool *out);
+
+// Stores in `*out` the number of messages in the queue (a snapshot that
+// other processes may change at once).
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL argument.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `out` NULL or writable.
+ringq_result ringq_shm_len(const ringq_shm *queue, size_t *out);
+
+// Stores in `*out` the queue's capacity, in messages.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL argument.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `out` NULL or writable.
+ringq_result ringq_shm_capacity(const ringq_shm *queue, size_t *out);
+
+// Stores in `*out` the longest message the queue takes, in bytes: the
+// smallest buffer the pop functions accept.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL argument.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `out` NULL or writable.
+ringq_result ringq_shm_max_message_size(const ringq_shm *queue, size_t *out);
+
+// Counts `n` more unfinished tasks in the queue's segment, for every
+// process: call it before pushing the messages that carry them, so that a
+// consumer can never report one done before it is counted.
+//
+// Returns `RINGQ_OK`, `RINGQ_ERR_CORRUPT` if the count would overflow
+// (only a damaged count can), or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL
+// `queue`.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle.
+ringq_result ringq_shm_add_tasks(ringq_shm *queue, uint64_t n);
+
+// Reports one task done; when none is left, every `ringq_shm_join_timeout`
+// in every process returns.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or
+// when no task is unfinished (the count is unchanged then).
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle.
+ringq_result ringq_shm_task_done(ringq_shm *queue);
+
+// Stores in `*out` the number of unfinished tasks (a snapshot).
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL argument.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `out` NULL or writable.
+ringq_result ringq_shm_unfinished_tasks(const ringq_shm *queue, uint64_t *out);
+
+// Waits until no task is unfinished, for `timeout_ns` nanoseconds at most
+// (a timeout too large to represent, such as `UINT64_MAX`, waits without a
+// limit).
+//
+// A process killed while it held tasks leaves them counted: the join then
+// times out. The queue cannot know which tasks a dead process held.
+//
+// Returns `RINGQ_OK`, `RINGQ_ERR_TIMED_OUT`, `RINGQ_ERR_PARTICIPANTS`, or
+// `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue`.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle.
+ringq_result ringq_shm_join_timeout(ringq_shm *queue, uint64_t timeout_ns);
 
 // Creates a queue that holds up to `capacity` items and stores its handle in
 // `*out` (NULL on failure).
@@ -431,14 +994,14 @@ void ringq_spsc_free(ringq_spsc *queue);
 // Threads: the producer side: at most one thread at a time may be inside the
 // push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
 // queue; it may run concurrently with the consumer and with `close`,
-// `is_closed`, `len` and `capacity` on any thread.
+// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 //
 // # Safety
 //
 // `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 // been freed, and no other thread may be inside a push function of the same
 // queue.
-ringq_result ringq_spsc_try_push(const ringq_spsc *queue, void *item);
+ringq_result ringq_spsc_try_push(ringq_spsc *queue, void *item);
 
 // Pushes `item`, waiting (spinning briefly, then sleeping) while the queue is
 // full.
@@ -452,14 +1015,14 @@ ringq_result ringq_spsc_try_push(const ringq_spsc *queue, void *item);
 // Threads: the producer side: at most one thread at a time may be inside the
 // push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
 // queue; it may run concurrently with the consumer and with `close`,
-// `is_closed`, `len` and `capacity` on any thread.
+// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 //
 // # Safety
 //
 // `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 // been freed, and no other thread may be inside a push function of the same
 // queue.
-ringq_result ringq_spsc_push(const ringq_spsc *queue, void *item);
+ringq_result ringq_spsc_push(ringq_spsc *queue, void *item);
 
 // Pushes `item`, waiting at most `timeout_ns` nanoseconds for room.
 //
@@ -477,14 +1040,14 @@ ringq_result ringq_spsc_push(const ringq_spsc *queue, void *item);
 // Threads: the producer side: at most one thread at a time may be inside the
 // push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
 // queue; it may run concurrently with the consumer and with `close`,
-// `is_closed`, `len` and `capacity` on any thread.
+// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 //
 // # Safety
 //
 // `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 // been freed, and no other thread may be inside a push function of the same
 // queue.
-ringq_result ringq_spsc_push_timeout(const ringq_spsc *queue, void *item, uint64_t timeout_ns);
+ringq_result ringq_spsc_push_timeout(ringq_spsc *queue, void *item, uint64_t timeout_ns);
 
 // Pushes the longest prefix of `items[0..count]` that fits, without waiting,
 // and stores how many went in in `*pushed` (0 on any error). The prefix is
@@ -501,7 +1064,7 @@ ringq_result ringq_spsc_push_timeout(const ringq_spsc *queue, void *item, uint64
 // Threads: the producer side: at most one thread at a time may be inside the
 // push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
 // queue; it may run concurrently with the consumer and with `close`,
-// `is_closed`, `len` and `capacity` on any thread.
+// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 //
 // # Safety
 //
@@ -509,7 +1072,7 @@ ringq_result ringq_spsc_push_timeout(const ringq_spsc *queue, void *item, uint64
 // been freed, and no other thread may be inside a push function of the same
 // queue; `items` must be NULL or point to `count` readable pointers (anything
 // when `count` is 0); `pushed` must be NULL or writable.
-ringq_result ringq_spsc_try_push_many(const ringq_spsc *queue,
+ringq_result ringq_spsc_try_push_many(ringq_spsc *queue,
                                       void *const *items,
                                       size_t count,
                                       size_t *pushed);
@@ -526,14 +1089,14 @@ ringq_result ringq_spsc_try_push_many(const ringq_spsc *queue,
 // Threads: the consumer side: at most one thread at a time may be inside the
 // pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
 // queue; it may run concurrently with the producer and with `close`,
-// `is_closed`, `len` and `capacity` on any thread.
+// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 //
 // # Safety
 //
 // `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 // been freed, and no other thread may be inside a pop function of the same
 // queue; `out` must be NULL or writable.
-ringq_result ringq_spsc_try_pop(const ringq_spsc *queue, void **out);
+ringq_result ringq_spsc_try_pop(ringq_spsc *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting (spinning
 // briefly, then sleeping) while the queue is empty.
@@ -548,14 +1111,14 @@ ringq_result ringq_spsc_try_pop(const ringq_spsc *queue, void **out);
 // Threads: the consumer side: at most one thread at a time may be inside the
 // pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
 // queue; it may run concurrently with the producer and with `close`,
-// `is_closed`, `len` and `capacity` on any thread.
+// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 //
 // # Safety
 //
 // `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 // been freed, and no other thread may be inside a pop function of the same
 // queue; `out` must be NULL or writable.
-ringq_result ringq_spsc_pop(const ringq_spsc *queue, void **out);
+ringq_result ringq_spsc_pop(ringq_spsc *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting at most
 // `timeout_ns` nanoseconds for one.
@@ -574,14 +1137,14 @@ ringq_result ringq_spsc_pop(const ringq_spsc *queue, void **out);
 // Threads: the consumer side: at most one thread at a time may be inside the
 // pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
 // queue; it may run concurrently with the producer and with `close`,
-// `is_closed`, `len` and `capacity` on any thread.
+// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 //
 // # Safety
 //
 // `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 // been freed, and no other thread may be inside a pop function of the same
 // queue; `out` must be NULL or writable.
-ringq_result ringq_spsc_pop_timeout(const ringq_spsc *queue, void **out, uint64_t timeout_ns);
+ringq_result ringq_spsc_pop_timeout(ringq_spsc *queue, void **out, uint64_t timeout_ns);
 
 // Removes up to `max` of the oldest items, without waiting, into
 // `out[0..*popped]`, and stores how many in `*popped` (0 on any error). The
@@ -598,7 +1161,7 @@ ringq_result ringq_spsc_pop_timeout(const ringq_spsc *queue, void **out, uint64_
 // Threads: the consumer side: at most one thread at a time may be inside the
 // pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
 // queue; it may run concurrently with the producer and with `close`,
-// `is_closed`, `len` and `capacity` on any thread.
+// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 //
 // # Safety
 //
@@ -606,10 +1169,7 @@ ringq_result ringq_spsc_pop_timeout(const ringq_spsc *queue, void **out, uint64_
 // been freed, and no other thread may be inside a pop function of the same
 // queue; `out` must be NULL or point to `max` writable pointers (anything when
 // `max` is 0); `popped` must be NULL or writable.
-ringq_result ringq_spsc_try_pop_many(const ringq_spsc *queue,
-                                     void **out,
-                                     size_t max,
-                                     size_t *popped);
+ringq_result ringq_spsc_try_pop_many(ringq_spsc *queue, void **out, size_t max, size_t *popped);
 
 // Closes the queue: every later push fails with `RINGQ_ERR_CLOSED`, pops
 // return what is left and then `RINGQ_ERR_CLOSED`, and every thread blocked
@@ -633,12 +1193,15 @@ ringq_result ringq_spsc_try_pop_many(const ringq_spsc *queue,
 //
 // `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 // been freed.
-ringq_result ringq_spsc_close(const ringq_spsc *queue);
+ringq_result ringq_spsc_close(ringq_spsc *queue);
 
 // Stores in `*out` whether the queue has been closed.
 //
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
+//
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
 //
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_spsc_free`.
@@ -655,6 +1218,9 @@ ringq_result ringq_spsc_is_closed(const ringq_spsc *queue, bool *out);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_spsc_free`.
 //
@@ -670,6 +1236,9 @@ ringq_result ringq_spsc_len(const ringq_spsc *queue, size_t *out);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_spsc_free`.
 //
@@ -678,6 +1247,30 @@ ringq_result ringq_spsc_len(const ringq_spsc *queue, size_t *out);
 // `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 // been freed; `out` must be NULL or writable.
 ringq_result ringq_spsc_capacity(const ringq_spsc *queue, size_t *out);
+
+// Stores in `*poppers` how many threads are blocked in a pop of this queue,
+// and in `*pushers` how many are blocked in a push: past spinning and
+// registered to sleep until woken. Each count is 0 or 1: one thread at a time pushes, one pops.
+//
+// A thread counts from the moment it stops spinning until its wait ends,
+// so a count above zero means the next push (for poppers), pop (for pushers)
+// or close goes through the wake-up path. The counts are snapshots, for
+// diagnostics and tests: a test can wait for a count to reach 1 to be sure
+// that a thread is really blocked before it wakes it.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue`,
+// `poppers` or `pushers` is NULL.
+//
+// Ownership: nothing changes hands.
+//
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_spsc_free`.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+// been freed; `poppers` and `pushers` must be NULL or writable.
+ringq_result ringq_spsc_waiting(const ringq_spsc *queue, size_t *poppers, size_t *pushers);
 
 // Creates an empty queue with no bound and stores its handle in `*out`
 // (NULL on failure).
@@ -732,7 +1325,7 @@ void ringq_unbounded_free(ringq_unbounded *queue);
 //
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed.
-ringq_result ringq_unbounded_try_push(const ringq_unbounded *queue, void *item);
+ringq_result ringq_unbounded_try_push(ringq_unbounded *queue, void *item);
 
 // Pushes `item`. The queue has no bound, so this never waits; it behaves
 // exactly like `ringq_unbounded_try_push` and exists so that code can switch
@@ -752,7 +1345,7 @@ ringq_result ringq_unbounded_try_push(const ringq_unbounded *queue, void *item);
 //
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed.
-ringq_result ringq_unbounded_push(const ringq_unbounded *queue, void *item);
+ringq_result ringq_unbounded_push(ringq_unbounded *queue, void *item);
 
 // Pushes `item`. The queue has no bound, so this never waits and
 // `timeout_ns` is ignored; it behaves exactly like `ringq_unbounded_try_push`
@@ -772,9 +1365,7 @@ ringq_result ringq_unbounded_push(const ringq_unbounded *queue, void *item);
 //
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed.
-ringq_result ringq_unbounded_push_timeout(const ringq_unbounded *queue,
-                                          void *item,
-                                          uint64_t timeout_ns);
+ringq_result ringq_unbounded_push_timeout(ringq_unbounded *queue, void *item, uint64_t timeout_ns);
 
 // Pushes the longest prefix of `items[0..count]` that fits, without waiting,
 // and stores how many went in in `*pushed` (0 on any error). The prefix is
@@ -795,7 +1386,7 @@ ringq_result ringq_unbounded_push_timeout(const ringq_unbounded *queue,
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed; `items` must be NULL or point to `count` readable pointers
 // (anything when `count` is 0); `pushed` must be NULL or writable.
-ringq_result ringq_unbounded_try_push_many(const ringq_unbounded *queue,
+ringq_result ringq_unbounded_try_push_many(ringq_unbounded *queue,
                                            void *const *items,
                                            size_t count,
                                            size_t *pushed);
@@ -816,7 +1407,7 @@ ringq_result ringq_unbounded_try_push_many(const ringq_unbounded *queue,
 //
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed; `out` must be NULL or writable.
-ringq_result ringq_unbounded_try_pop(const ringq_unbounded *queue, void **out);
+ringq_result ringq_unbounded_try_pop(ringq_unbounded *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting (spinning
 // briefly, then sleeping) while the queue is empty.
@@ -835,7 +1426,7 @@ ringq_result ringq_unbounded_try_pop(const ringq_unbounded *queue, void **out);
 //
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed; `out` must be NULL or writable.
-ringq_result ringq_unbounded_pop(const ringq_unbounded *queue, void **out);
+ringq_result ringq_unbounded_pop(ringq_unbounded *queue, void **out);
 
 // Removes the oldest item and stores it in `*out`, waiting at most
 // `timeout_ns` nanoseconds for one.
@@ -858,9 +1449,7 @@ ringq_result ringq_unbounded_pop(const ringq_unbounded *queue, void **out);
 //
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed; `out` must be NULL or writable.
-ringq_result ringq_unbounded_pop_timeout(const ringq_unbounded *queue,
-                                         void **out,
-                                         uint64_t timeout_ns);
+ringq_result ringq_unbounded_pop_timeout(ringq_unbounded *queue, void **out, uint64_t timeout_ns);
 
 // Removes up to `max` of the oldest items, without waiting, into
 // `out[0..*popped]`, and stores how many in `*popped` (0 on any error). The
@@ -882,7 +1471,7 @@ ringq_result ringq_unbounded_pop_timeout(const ringq_unbounded *queue,
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed; `out` must be NULL or point to `max` writable pointers
 // (anything when `max` is 0); `popped` must be NULL or writable.
-ringq_result ringq_unbounded_try_pop_many(const ringq_unbounded *queue,
+ringq_result ringq_unbounded_try_pop_many(ringq_unbounded *queue,
                                           void **out,
                                           size_t max,
                                           size_t *popped);
@@ -902,12 +1491,15 @@ ringq_result ringq_unbounded_try_pop_many(const ringq_unbounded *queue,
 //
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed.
-ringq_result ringq_unbounded_close(const ringq_unbounded *queue);
+ringq_result ringq_unbounded_close(ringq_unbounded *queue);
 
 // Stores in `*out` whether the queue has been closed.
 //
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
+//
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
 //
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_unbounded_free`.
@@ -924,6 +1516,9 @@ ringq_result ringq_unbounded_is_closed(const ringq_unbounded *queue, bool *out);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_unbounded_free`.
 //
@@ -938,6 +1533,9 @@ ringq_result ringq_unbounded_len(const ringq_unbounded *queue, size_t *out);
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 // is NULL.
 //
+// Ownership: the queue stays the caller's; `*out` is written only on
+// `RINGQ_OK`.
+//
 // Threads: any thread, concurrently with any other call on the same queue
 // except `ringq_unbounded_free`.
 //
@@ -946,6 +1544,32 @@ ringq_result ringq_unbounded_len(const ringq_unbounded *queue, size_t *out);
 // `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 // not been freed; `out` must be NULL or writable.
 ringq_result ringq_unbounded_capacity(const ringq_unbounded *queue, size_t *out);
+
+// Stores in `*poppers` how many threads are blocked in a pop of this queue,
+// and in `*pushers` how many are blocked in a push: past spinning and
+// registered to sleep until woken. Pushes never wait on an unbounded queue, so `*pushers` is always 0.
+//
+// A thread counts from the moment it stops spinning until its wait ends,
+// so a count above zero means the next push (for poppers), pop (for pushers)
+// or close goes through the wake-up path. The counts are snapshots, for
+// diagnostics and tests: a test can wait for a count to reach 1 to be sure
+// that a thread is really blocked before it wakes it.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue`,
+// `poppers` or `pushers` is NULL.
+//
+// Ownership: nothing changes hands.
+//
+// Threads: any thread, concurrently with any other call on the same queue
+// except `ringq_unbounded_free`.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not
+// been freed; `poppers` and `pushers` must be NULL or writable.
+ringq_result ringq_unbounded_waiting(const ringq_unbounded *queue,
+                                     size_t *poppers,
+                                     size_t *pushers);
 
 #ifdef __cplusplus
 } // extern "C"

@@ -58,6 +58,9 @@ impl Queue for ringq_bounded {
     fn capacity(&self) -> usize {
         self.queue.capacity()
     }
+    fn waiting(&self) -> (usize, usize) {
+        (self.queue.waiting_poppers(), self.queue.waiting_pushers())
+    }
 }
 
 /// Creates a queue that holds up to `capacity` items and stores its handle in
@@ -128,7 +131,7 @@ pub unsafe extern "C" fn ringq_bounded_free(queue: *mut ringq_bounded) {
 /// been freed.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_try_push(
-    queue: *const ringq_bounded,
+    queue: *mut ringq_bounded,
     item: *mut c_void,
 ) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
@@ -154,7 +157,7 @@ pub unsafe extern "C" fn ringq_bounded_try_push(
 /// been freed.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_push(
-    queue: *const ringq_bounded,
+    queue: *mut ringq_bounded,
     item: *mut c_void,
 ) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
@@ -184,7 +187,7 @@ pub unsafe extern "C" fn ringq_bounded_push(
 /// been freed.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_push_timeout(
-    queue: *const ringq_bounded,
+    queue: *mut ringq_bounded,
     item: *mut c_void,
     timeout_ns: u64,
 ) -> ringq_result {
@@ -215,7 +218,7 @@ pub unsafe extern "C" fn ringq_bounded_push_timeout(
 /// (anything when `count` is 0); `pushed` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_try_push_many(
-    queue: *const ringq_bounded,
+    queue: *mut ringq_bounded,
     items: *const *mut c_void,
     count: usize,
     pushed: *mut usize,
@@ -243,7 +246,7 @@ pub unsafe extern "C" fn ringq_bounded_try_push_many(
 /// been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_try_pop(
-    queue: *const ringq_bounded,
+    queue: *mut ringq_bounded,
     out: *mut *mut c_void,
 ) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
@@ -270,7 +273,7 @@ pub unsafe extern "C" fn ringq_bounded_try_pop(
 /// been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_pop(
-    queue: *const ringq_bounded,
+    queue: *mut ringq_bounded,
     out: *mut *mut c_void,
 ) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
@@ -301,7 +304,7 @@ pub unsafe extern "C" fn ringq_bounded_pop(
 /// been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_pop_timeout(
-    queue: *const ringq_bounded,
+    queue: *mut ringq_bounded,
     out: *mut *mut c_void,
     timeout_ns: u64,
 ) -> ringq_result {
@@ -332,7 +335,7 @@ pub unsafe extern "C" fn ringq_bounded_pop_timeout(
 /// when `max` is 0); `popped` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_bounded_try_pop_many(
-    queue: *const ringq_bounded,
+    queue: *mut ringq_bounded,
     out: *mut *mut c_void,
     max: usize,
     popped: *mut usize,
@@ -358,7 +361,7 @@ pub unsafe extern "C" fn ringq_bounded_try_pop_many(
 /// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
 /// been freed.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_bounded_close(queue: *const ringq_bounded) -> ringq_result {
+pub unsafe extern "C" fn ringq_bounded_close(queue: *mut ringq_bounded) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::close(queue) }
@@ -368,6 +371,9 @@ pub unsafe extern "C" fn ringq_bounded_close(queue: *const ringq_bounded) -> rin
 ///
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
+///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
 ///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_bounded_free`.
@@ -392,6 +398,9 @@ pub unsafe extern "C" fn ringq_bounded_is_closed(
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
+///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_bounded_free`.
 ///
@@ -415,6 +424,9 @@ pub unsafe extern "C" fn ringq_bounded_len(
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
+///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_bounded_free`.
 ///
@@ -430,4 +442,37 @@ pub unsafe extern "C" fn ringq_bounded_capacity(
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::capacity(queue, out) }
+}
+
+/// Stores in `*poppers` how many threads are blocked in a pop of this queue,
+/// and in `*pushers` how many are blocked in a push: past spinning and
+/// registered to sleep until woken.
+///
+/// A thread counts from the moment it stops spinning until its wait ends,
+/// so a count above zero means the next push (for poppers), pop (for pushers)
+/// or close goes through the wake-up path. The counts are snapshots, for
+/// diagnostics and tests: a test can wait for a count to reach 1 to be sure
+/// that a thread is really blocked before it wakes it.
+///
+/// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue`,
+/// `poppers` or `pushers` is NULL.
+///
+/// Ownership: nothing changes hands.
+///
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_bounded_free`.
+///
+/// # Safety
+///
+/// `queue` must be NULL or a live handle from `ringq_bounded_new` that has not
+/// been freed; `poppers` and `pushers` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ringq_bounded_waiting(
+    queue: *const ringq_bounded,
+    poppers: *mut usize,
+    pushers: *mut usize,
+) -> ringq_result {
+    // SAFETY: the caller upholds this function's `# Safety` contract, which
+    // is the one `ops` requires.
+    unsafe { ops::waiting(queue, poppers, pushers) }
 }

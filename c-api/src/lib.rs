@@ -9,15 +9,19 @@
 //! Modules, one job each:
 //! - [`result`]: the error codes and `ringq_strerror`.
 //! - `ffi`: boundary helpers (panic guard, NULL checks, items, timeouts).
+//! - `errno`: keeps `errno` as the caller left it.
 //! - `ops`: the checked body of every queue operation, shared by the queues.
 //! - [`spsc`], [`bounded`], [`unbounded`]: one handle type per queue kind.
 #![allow(non_camel_case_types)]
 
+mod errno;
 mod ffi;
 mod ops;
 
 pub mod bounded;
 pub mod result;
+#[cfg(target_os = "linux")]
+pub mod shm;
 pub mod spsc;
 pub mod unbounded;
 

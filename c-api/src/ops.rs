@@ -7,11 +7,16 @@
 //! the handles' `Queue` methods behind them, so that each exported function
 //! is one call from C into the core's code rather than three nested ones:
 //! the difference is a large share of a push or pop that costs ~10 ns.
+//!
+//! The blocking operations try the non-blocking one first and keep `errno`
+//! (see `errno.rs`) only on the path that may sleep, so a push or pop that
+//! finds room or an item costs what its `try_` form costs.
 
 use std::ffi::c_void;
 use std::mem::MaybeUninit;
 use std::time::Instant;
 
+use crate::errno::preserving_errno;
 use crate::ffi::{arg_item_slots, arg_items, arg_out, arg_ref, deadline_after, ffi_guard, Item};
 use crate::result::ringq_result::{self, RINGQ_ERR_EMPTY, RINGQ_ERR_FULL};
 
@@ -32,6 +37,8 @@ pub(crate) trait Queue {
     fn len(&self) -> usize;
     /// `usize::MAX` for a queue without a bound.
     fn capacity(&self) -> usize;
+    /// Threads registered to park in a pop, and in a push (snapshots).
+    fn waiting(&self) -> (usize, usize);
 }
 
 /// Moves a new handle to the heap and stores it in `*out`, or stores NULL and
@@ -48,7 +55,8 @@ pub(crate) unsafe fn new<Q>(
         // SAFETY: forwarded from this function's contract.
         let out = unsafe { arg_out(out) }?;
         out.write(std::ptr::null_mut());
-        let handle = make()?;
+        // Allocating and probing the kernel's barriers may set errno.
+        let handle = preserving_errno(make)?;
         out.write(Box::into_raw(Box::new(handle)));
         Ok(())
     })
@@ -67,9 +75,11 @@ pub(crate) unsafe fn free<Q>(q: *mut Q) {
     // Dropping a queue of plain pointers cannot panic short of a bug; if one
     // does, leaking the handle is the only safe thing left to do.
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: the caller hands back a live handle from `Box::into_raw`
-        // that nobody else uses, so we own it again.
-        drop(unsafe { Box::from_raw(q) });
+        preserving_errno(|| {
+            // SAFETY: the caller hands back a live handle from
+            // `Box::into_raw` that nobody else uses, so we own it again.
+            drop(unsafe { Box::from_raw(q) });
+        })
     }));
 }
 
@@ -92,7 +102,11 @@ pub(crate) unsafe fn push<Q: Queue>(q: *const Q, item: *mut c_void) -> ringq_res
     ffi_guard!({
         // SAFETY: forwarded from this function's contract.
         let q = unsafe { arg_ref(q) }?;
-        q.push(Item(item))
+        let item = Item(item);
+        match q.try_push(item) {
+            Err(RINGQ_ERR_FULL) => preserving_errno(|| q.push(item)),
+            done => done,
+        }
     })
 }
 
@@ -107,9 +121,13 @@ pub(crate) unsafe fn push_timeout<Q: Queue>(
     ffi_guard!({
         // SAFETY: forwarded from this function's contract.
         let q = unsafe { arg_ref(q) }?;
-        match deadline_after(timeout_ns) {
-            Some(deadline) => q.push_deadline(Item(item), deadline),
-            None => q.push(Item(item)),
+        let item = Item(item);
+        match q.try_push(item) {
+            Err(RINGQ_ERR_FULL) => preserving_errno(|| match deadline_after(timeout_ns) {
+                Some(deadline) => q.push_deadline(item, deadline),
+                None => q.push(item),
+            }),
+            done => done,
         }
     })
 }
@@ -136,7 +154,11 @@ pub(crate) unsafe fn pop<Q: Queue>(q: *const Q, out: *mut *mut c_void) -> ringq_
     ffi_guard!({
         // SAFETY: forwarded from this function's contract.
         let (q, out) = unsafe { (arg_ref(q)?, arg_out(out)?) };
-        out.write(q.pop()?.0);
+        let item = match q.try_pop() {
+            Err(RINGQ_ERR_EMPTY) => preserving_errno(|| q.pop())?,
+            popped => popped?,
+        };
+        out.write(item.0);
         Ok(())
     })
 }
@@ -153,9 +175,12 @@ pub(crate) unsafe fn pop_timeout<Q: Queue>(
     ffi_guard!({
         // SAFETY: forwarded from this function's contract.
         let (q, out) = unsafe { (arg_ref(q)?, arg_out(out)?) };
-        let item = match deadline_after(timeout_ns) {
-            Some(deadline) => q.pop_deadline(deadline)?,
-            None => q.pop()?,
+        let item = match q.try_pop() {
+            Err(RINGQ_ERR_EMPTY) => preserving_errno(|| match deadline_after(timeout_ns) {
+                Some(deadline) => q.pop_deadline(deadline),
+                None => q.pop(),
+            })?,
+            popped => popped?,
         };
         out.write(item.0);
         Ok(())
@@ -259,6 +284,25 @@ pub(crate) unsafe fn capacity<Q: Queue>(q: *const Q, out: *mut usize) -> ringq_r
         // SAFETY: forwarded from this function's contract.
         let (q, out) = unsafe { (arg_ref(q)?, arg_out(out)?) };
         out.write(q.capacity());
+        Ok(())
+    })
+}
+
+/// # Safety
+///
+/// `q` must be NULL or a live handle; `poppers` and `pushers` NULL or valid
+/// for writing one `size_t` each.
+pub(crate) unsafe fn waiting<Q: Queue>(
+    q: *const Q,
+    poppers: *mut usize,
+    pushers: *mut usize,
+) -> ringq_result {
+    ffi_guard!({
+        // SAFETY: forwarded from this function's contract.
+        let (q, poppers, pushers) = unsafe { (arg_ref(q)?, arg_out(poppers)?, arg_out(pushers)?) };
+        let (waiting_poppers, waiting_pushers) = q.waiting();
+        poppers.write(waiting_poppers);
+        pushers.write(waiting_pushers);
         Ok(())
     })
 }

@@ -34,6 +34,28 @@ pub enum ringq_result {
     /// A bug inside ringq caused a panic, which was caught at the boundary.
     /// The handle involved should be considered unusable (free it).
     RINGQ_ERR_PANIC = 7,
+    /// A message is longer than the shared-memory queue's maximum message
+    /// size. Nothing was pushed.
+    RINGQ_ERR_TOO_LARGE = 8,
+    /// The shared memory of a queue holds something no correct process
+    /// writes (a bug, or a hostile process with access to it). The call did
+    /// nothing else; a damaged message was dropped.
+    RINGQ_ERR_CORRUPT = 9,
+    /// The file is not a shared-memory queue this library can use: not a
+    /// ringq segment, another layout version, truncated, a damaged header,
+    /// or made in another PID or time namespace.
+    RINGQ_ERR_INCOMPATIBLE = 10,
+    /// No shared-memory queue has that name.
+    RINGQ_ERR_NOT_FOUND = 11,
+    /// A shared-memory queue of that name exists already.
+    RINGQ_ERR_EXISTS = 12,
+    /// The system refused access to the shared-memory queue's file.
+    RINGQ_ERR_PERMISSION = 13,
+    /// Every participant entry of the shared-memory queue belongs to a live
+    /// process: no more handles can attach.
+    RINGQ_ERR_PARTICIPANTS = 14,
+    /// Another system call failed (creating, mapping or opening a segment).
+    RINGQ_ERR_SYSTEM = 15,
 }
 
 use ringq_result::*;
@@ -50,6 +72,14 @@ impl ringq_result {
             5 => RINGQ_ERR_INVALID_ARGUMENT,
             6 => RINGQ_ERR_OUT_OF_MEMORY,
             7 => RINGQ_ERR_PANIC,
+            8 => RINGQ_ERR_TOO_LARGE,
+            9 => RINGQ_ERR_CORRUPT,
+            10 => RINGQ_ERR_INCOMPATIBLE,
+            11 => RINGQ_ERR_NOT_FOUND,
+            12 => RINGQ_ERR_EXISTS,
+            13 => RINGQ_ERR_PERMISSION,
+            14 => RINGQ_ERR_PARTICIPANTS,
+            15 => RINGQ_ERR_SYSTEM,
             _ => return None,
         })
     }
@@ -65,6 +95,14 @@ impl ringq_result {
             RINGQ_ERR_INVALID_ARGUMENT => "invalid argument\0",
             RINGQ_ERR_OUT_OF_MEMORY => "out of memory\0",
             RINGQ_ERR_PANIC => "internal error (caught panic)\0",
+            RINGQ_ERR_TOO_LARGE => "message too large\0",
+            RINGQ_ERR_CORRUPT => "shared memory corrupt\0",
+            RINGQ_ERR_INCOMPATIBLE => "not a compatible ringq segment\0",
+            RINGQ_ERR_NOT_FOUND => "no such queue\0",
+            RINGQ_ERR_EXISTS => "queue exists\0",
+            RINGQ_ERR_PERMISSION => "permission denied\0",
+            RINGQ_ERR_PARTICIPANTS => "too many participants\0",
+            RINGQ_ERR_SYSTEM => "system error\0",
         }
     }
 }
@@ -148,14 +186,14 @@ mod tests {
 
     #[test]
     fn codes_are_dense_and_every_code_has_text() {
-        for i in 0..=RINGQ_ERR_PANIC as u32 {
+        for i in 0..=RINGQ_ERR_SYSTEM as u32 {
             let code = ringq_result::from_u32(i).expect("codes are dense");
             assert_eq!(code as u32, i);
             // SAFETY: ringq_strerror returns a static NUL-terminated string.
             let s = unsafe { CStr::from_ptr(ringq_strerror(i)) };
             assert!(!s.to_bytes().is_empty());
         }
-        assert_eq!(ringq_result::from_u32(RINGQ_ERR_PANIC as u32 + 1), None);
+        assert_eq!(ringq_result::from_u32(RINGQ_ERR_SYSTEM as u32 + 1), None);
         // SAFETY: as above.
         let unknown = unsafe { CStr::from_ptr(ringq_strerror(u32::MAX)) };
         assert_eq!(unknown.to_str().unwrap(), "unknown ringq error");

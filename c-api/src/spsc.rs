@@ -23,7 +23,8 @@ use crate::result::ringq_result;
 /// Opaque: create it with `ringq_spsc_new`, destroy it with `ringq_spsc_free`.
 /// At most one thread at a time may push and at most one thread at a time may
 /// pop (they may be different threads, running concurrently); `close`,
-/// `is_closed`, `len` and `capacity` may be called from any thread. Which
+/// `is_closed`, `len`, `capacity` and `waiting` may be called from any
+/// thread. Which
 /// thread is the producer may change over time, provided the hand-over is
 /// synchronised (a mutex, a thread join, ...); the same goes for the consumer.
 pub struct ringq_spsc {
@@ -45,8 +46,9 @@ pub struct ringq_spsc {
 // functions and at most one inside the pop functions; any change of producer
 // or consumer thread is synchronised by the caller, which orders the accesses.
 // So each half is only ever used by one thread at a time, which is exactly
-// what `Send` permits. `close`, `is_closed`, `len` and `capacity`, callable
-// from any thread, go through `shared()`, whose own SAFETY comment covers them.
+// what `Send` permits. `close`, `is_closed`, `len`, `capacity` and `waiting`,
+// callable from any thread, go through `shared()`, whose own SAFETY comment
+// covers them.
 unsafe impl Sync for ringq_spsc {}
 
 impl ringq_spsc {
@@ -67,9 +69,9 @@ impl ringq_spsc {
     }
 
     /// The producer half, for the operations any thread may call: `close`,
-    /// `is_closed`, `len` and `capacity`.
+    /// `is_closed`, `len`, `capacity` and `waiting`.
     fn shared(&self) -> &Producer<Item> {
-        // SAFETY: the cell is never borrowed mutably. These four operations of
+        // SAFETY: the cell is never borrowed mutably. These operations of
         // the core's `Producer` only read or update the state shared by both
         // halves through atomics (and wake waiters through the shared wait
         // queues); they never touch the producer's thread-local cached indices,
@@ -119,6 +121,12 @@ impl Queue for ringq_spsc {
     }
     fn capacity(&self) -> usize {
         self.shared().capacity()
+    }
+    fn waiting(&self) -> (usize, usize) {
+        (
+            self.shared().waiting_poppers(),
+            self.shared().waiting_pushers(),
+        )
     }
 }
 
@@ -186,7 +194,7 @@ pub unsafe extern "C" fn ringq_spsc_free(queue: *mut ringq_spsc) {
 /// Threads: the producer side: at most one thread at a time may be inside the
 /// push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
 /// queue; it may run concurrently with the consumer and with `close`,
-/// `is_closed`, `len` and `capacity` on any thread.
+/// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 ///
 /// # Safety
 ///
@@ -195,7 +203,7 @@ pub unsafe extern "C" fn ringq_spsc_free(queue: *mut ringq_spsc) {
 /// queue.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_try_push(
-    queue: *const ringq_spsc,
+    queue: *mut ringq_spsc,
     item: *mut c_void,
 ) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
@@ -215,7 +223,7 @@ pub unsafe extern "C" fn ringq_spsc_try_push(
 /// Threads: the producer side: at most one thread at a time may be inside the
 /// push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
 /// queue; it may run concurrently with the consumer and with `close`,
-/// `is_closed`, `len` and `capacity` on any thread.
+/// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 ///
 /// # Safety
 ///
@@ -224,7 +232,7 @@ pub unsafe extern "C" fn ringq_spsc_try_push(
 /// queue.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_push(
-    queue: *const ringq_spsc,
+    queue: *mut ringq_spsc,
     item: *mut c_void,
 ) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
@@ -248,7 +256,7 @@ pub unsafe extern "C" fn ringq_spsc_push(
 /// Threads: the producer side: at most one thread at a time may be inside the
 /// push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
 /// queue; it may run concurrently with the consumer and with `close`,
-/// `is_closed`, `len` and `capacity` on any thread.
+/// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 ///
 /// # Safety
 ///
@@ -257,7 +265,7 @@ pub unsafe extern "C" fn ringq_spsc_push(
 /// queue.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_push_timeout(
-    queue: *const ringq_spsc,
+    queue: *mut ringq_spsc,
     item: *mut c_void,
     timeout_ns: u64,
 ) -> ringq_result {
@@ -281,7 +289,7 @@ pub unsafe extern "C" fn ringq_spsc_push_timeout(
 /// Threads: the producer side: at most one thread at a time may be inside the
 /// push functions (`try_push`, `push`, `push_timeout`, `try_push_many`) of one
 /// queue; it may run concurrently with the consumer and with `close`,
-/// `is_closed`, `len` and `capacity` on any thread.
+/// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 ///
 /// # Safety
 ///
@@ -291,7 +299,7 @@ pub unsafe extern "C" fn ringq_spsc_push_timeout(
 /// when `count` is 0); `pushed` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_try_push_many(
-    queue: *const ringq_spsc,
+    queue: *mut ringq_spsc,
     items: *const *mut c_void,
     count: usize,
     pushed: *mut usize,
@@ -313,7 +321,7 @@ pub unsafe extern "C" fn ringq_spsc_try_push_many(
 /// Threads: the consumer side: at most one thread at a time may be inside the
 /// pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
 /// queue; it may run concurrently with the producer and with `close`,
-/// `is_closed`, `len` and `capacity` on any thread.
+/// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 ///
 /// # Safety
 ///
@@ -322,7 +330,7 @@ pub unsafe extern "C" fn ringq_spsc_try_push_many(
 /// queue; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_try_pop(
-    queue: *const ringq_spsc,
+    queue: *mut ringq_spsc,
     out: *mut *mut c_void,
 ) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
@@ -343,7 +351,7 @@ pub unsafe extern "C" fn ringq_spsc_try_pop(
 /// Threads: the consumer side: at most one thread at a time may be inside the
 /// pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
 /// queue; it may run concurrently with the producer and with `close`,
-/// `is_closed`, `len` and `capacity` on any thread.
+/// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 ///
 /// # Safety
 ///
@@ -352,7 +360,7 @@ pub unsafe extern "C" fn ringq_spsc_try_pop(
 /// queue; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_pop(
-    queue: *const ringq_spsc,
+    queue: *mut ringq_spsc,
     out: *mut *mut c_void,
 ) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
@@ -377,7 +385,7 @@ pub unsafe extern "C" fn ringq_spsc_pop(
 /// Threads: the consumer side: at most one thread at a time may be inside the
 /// pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
 /// queue; it may run concurrently with the producer and with `close`,
-/// `is_closed`, `len` and `capacity` on any thread.
+/// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 ///
 /// # Safety
 ///
@@ -386,7 +394,7 @@ pub unsafe extern "C" fn ringq_spsc_pop(
 /// queue; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_pop_timeout(
-    queue: *const ringq_spsc,
+    queue: *mut ringq_spsc,
     out: *mut *mut c_void,
     timeout_ns: u64,
 ) -> ringq_result {
@@ -410,7 +418,7 @@ pub unsafe extern "C" fn ringq_spsc_pop_timeout(
 /// Threads: the consumer side: at most one thread at a time may be inside the
 /// pop functions (`try_pop`, `pop`, `pop_timeout`, `try_pop_many`) of one
 /// queue; it may run concurrently with the producer and with `close`,
-/// `is_closed`, `len` and `capacity` on any thread.
+/// `is_closed`, `len`, `capacity` and `waiting` on any thread.
 ///
 /// # Safety
 ///
@@ -420,7 +428,7 @@ pub unsafe extern "C" fn ringq_spsc_pop_timeout(
 /// `max` is 0); `popped` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_spsc_try_pop_many(
-    queue: *const ringq_spsc,
+    queue: *mut ringq_spsc,
     out: *mut *mut c_void,
     max: usize,
     popped: *mut usize,
@@ -453,7 +461,7 @@ pub unsafe extern "C" fn ringq_spsc_try_pop_many(
 /// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
 /// been freed.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_spsc_close(queue: *const ringq_spsc) -> ringq_result {
+pub unsafe extern "C" fn ringq_spsc_close(queue: *mut ringq_spsc) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::close(queue) }
@@ -463,6 +471,9 @@ pub unsafe extern "C" fn ringq_spsc_close(queue: *const ringq_spsc) -> ringq_res
 ///
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
+///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
 ///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_spsc_free`.
@@ -487,6 +498,9 @@ pub unsafe extern "C" fn ringq_spsc_is_closed(
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
+///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_spsc_free`.
 ///
@@ -507,6 +521,9 @@ pub unsafe extern "C" fn ringq_spsc_len(queue: *const ringq_spsc, out: *mut usiz
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
+///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_spsc_free`.
 ///
@@ -522,4 +539,37 @@ pub unsafe extern "C" fn ringq_spsc_capacity(
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::capacity(queue, out) }
+}
+
+/// Stores in `*poppers` how many threads are blocked in a pop of this queue,
+/// and in `*pushers` how many are blocked in a push: past spinning and
+/// registered to sleep until woken. Each count is 0 or 1: one thread at a time pushes, one pops.
+///
+/// A thread counts from the moment it stops spinning until its wait ends,
+/// so a count above zero means the next push (for poppers), pop (for pushers)
+/// or close goes through the wake-up path. The counts are snapshots, for
+/// diagnostics and tests: a test can wait for a count to reach 1 to be sure
+/// that a thread is really blocked before it wakes it.
+///
+/// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue`,
+/// `poppers` or `pushers` is NULL.
+///
+/// Ownership: nothing changes hands.
+///
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_spsc_free`.
+///
+/// # Safety
+///
+/// `queue` must be NULL or a live handle from `ringq_spsc_new` that has not
+/// been freed; `poppers` and `pushers` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ringq_spsc_waiting(
+    queue: *const ringq_spsc,
+    poppers: *mut usize,
+    pushers: *mut usize,
+) -> ringq_result {
+    // SAFETY: the caller upholds this function's `# Safety` contract, which
+    // is the one `ops` requires.
+    unsafe { ops::waiting(queue, poppers, pushers) }
 }

@@ -59,6 +59,10 @@ impl Queue for ringq_unbounded {
     fn capacity(&self) -> usize {
         usize::MAX
     }
+    fn waiting(&self) -> (usize, usize) {
+        // Pushing never waits on an unbounded queue.
+        (self.queue.waiting_poppers(), 0)
+    }
 }
 
 /// Creates an empty queue with no bound and stores its handle in `*out`
@@ -130,7 +134,7 @@ pub unsafe extern "C" fn ringq_unbounded_free(queue: *mut ringq_unbounded) {
 /// not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_try_push(
-    queue: *const ringq_unbounded,
+    queue: *mut ringq_unbounded,
     item: *mut c_void,
 ) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
@@ -158,7 +162,7 @@ pub unsafe extern "C" fn ringq_unbounded_try_push(
 /// not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_push(
-    queue: *const ringq_unbounded,
+    queue: *mut ringq_unbounded,
     item: *mut c_void,
 ) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
@@ -186,7 +190,7 @@ pub unsafe extern "C" fn ringq_unbounded_push(
 /// not been freed.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_push_timeout(
-    queue: *const ringq_unbounded,
+    queue: *mut ringq_unbounded,
     item: *mut c_void,
     timeout_ns: u64,
 ) -> ringq_result {
@@ -216,7 +220,7 @@ pub unsafe extern "C" fn ringq_unbounded_push_timeout(
 /// (anything when `count` is 0); `pushed` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_try_push_many(
-    queue: *const ringq_unbounded,
+    queue: *mut ringq_unbounded,
     items: *const *mut c_void,
     count: usize,
     pushed: *mut usize,
@@ -244,7 +248,7 @@ pub unsafe extern "C" fn ringq_unbounded_try_push_many(
 /// not been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_try_pop(
-    queue: *const ringq_unbounded,
+    queue: *mut ringq_unbounded,
     out: *mut *mut c_void,
 ) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
@@ -271,7 +275,7 @@ pub unsafe extern "C" fn ringq_unbounded_try_pop(
 /// not been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_pop(
-    queue: *const ringq_unbounded,
+    queue: *mut ringq_unbounded,
     out: *mut *mut c_void,
 ) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
@@ -302,7 +306,7 @@ pub unsafe extern "C" fn ringq_unbounded_pop(
 /// not been freed; `out` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_pop_timeout(
-    queue: *const ringq_unbounded,
+    queue: *mut ringq_unbounded,
     out: *mut *mut c_void,
     timeout_ns: u64,
 ) -> ringq_result {
@@ -333,7 +337,7 @@ pub unsafe extern "C" fn ringq_unbounded_pop_timeout(
 /// (anything when `max` is 0); `popped` must be NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn ringq_unbounded_try_pop_many(
-    queue: *const ringq_unbounded,
+    queue: *mut ringq_unbounded,
     out: *mut *mut c_void,
     max: usize,
     popped: *mut usize,
@@ -359,7 +363,7 @@ pub unsafe extern "C" fn ringq_unbounded_try_pop_many(
 /// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has
 /// not been freed.
 #[no_mangle]
-pub unsafe extern "C" fn ringq_unbounded_close(queue: *const ringq_unbounded) -> ringq_result {
+pub unsafe extern "C" fn ringq_unbounded_close(queue: *mut ringq_unbounded) -> ringq_result {
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::close(queue) }
@@ -369,6 +373,9 @@ pub unsafe extern "C" fn ringq_unbounded_close(queue: *const ringq_unbounded) ->
 ///
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
+///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
 ///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_unbounded_free`.
@@ -393,6 +400,9 @@ pub unsafe extern "C" fn ringq_unbounded_is_closed(
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
+///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_unbounded_free`.
 ///
@@ -415,6 +425,9 @@ pub unsafe extern "C" fn ringq_unbounded_len(
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue` or `out`
 /// is NULL.
 ///
+/// Ownership: the queue stays the caller's; `*out` is written only on
+/// `RINGQ_OK`.
+///
 /// Threads: any thread, concurrently with any other call on the same queue
 /// except `ringq_unbounded_free`.
 ///
@@ -430,4 +443,37 @@ pub unsafe extern "C" fn ringq_unbounded_capacity(
     // SAFETY: the caller upholds this function's `# Safety` contract, which
     // is the one `ops` requires.
     unsafe { ops::capacity(queue, out) }
+}
+
+/// Stores in `*poppers` how many threads are blocked in a pop of this queue,
+/// and in `*pushers` how many are blocked in a push: past spinning and
+/// registered to sleep until woken. Pushes never wait on an unbounded queue, so `*pushers` is always 0.
+///
+/// A thread counts from the moment it stops spinning until its wait ends,
+/// so a count above zero means the next push (for poppers), pop (for pushers)
+/// or close goes through the wake-up path. The counts are snapshots, for
+/// diagnostics and tests: a test can wait for a count to reach 1 to be sure
+/// that a thread is really blocked before it wakes it.
+///
+/// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` when `queue`,
+/// `poppers` or `pushers` is NULL.
+///
+/// Ownership: nothing changes hands.
+///
+/// Threads: any thread, concurrently with any other call on the same queue
+/// except `ringq_unbounded_free`.
+///
+/// # Safety
+///
+/// `queue` must be NULL or a live handle from `ringq_unbounded_new` that has not
+/// been freed; `poppers` and `pushers` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ringq_unbounded_waiting(
+    queue: *const ringq_unbounded,
+    poppers: *mut usize,
+    pushers: *mut usize,
+) -> ringq_result {
+    // SAFETY: the caller upholds this function's `# Safety` contract, which
+    // is the one `ops` requires.
+    unsafe { ops::waiting(queue, poppers, pushers) }
 }

@@ -15,75 +15,127 @@
 //! as with two fences. liburcu and folly's asymmetric barriers rely on the
 //! same guarantee.
 //!
-//! Where membarrier is missing or refused (old kernels, seccomp, other
-//! systems), both sides are SeqCst fences. Under loom both always are, and
-//! that is the protocol the models check.
+//! # Modes
+//!
+//! The process is in one of these modes; it only ever moves down the list.
+//!
+//! - `UNPROBED`: no queue exists yet.
+//! - `SYMMETRIC`: membarrier is missing or refused (old kernels, seccomp,
+//!   other systems, Miri). Both sides are SeqCst fences. This is decided by
+//!   [`probe`] when the first queue is created, so every thread that ever
+//!   uses a queue sees it.
+//! - `UNREGISTERED`: membarrier is there, but registering for it costs
+//!   10-20 ms, so it waits for the first thread that really parks.
+//!   Notifiers already use the light side: what makes it sound is the
+//!   waiter's membarrier, and no waiter sleeps before it has one.
+//! - `ASYMMETRIC`: registered; waiters issue membarrier.
+//! - `DEGRADED`: a membarrier failed at run time (the kernel can refuse it
+//!   with ENOMEM). Some notifier may still be running on the light side it
+//!   chose a moment ago, so no waiter can trust a fence to pair with it any
+//!   more: [`heavy`] says so, and waiters sleep in short slices, re-checking
+//!   the queue after each. Notifiers go back to SeqCst fences.
+//!
+//! Under loom the pair is always two SeqCst fences (see `crate::loom`),
+//! which is the protocol the models check. This module is the real thing.
+#![cfg(not(loom))]
 
-#[cfg(not(loom))]
-use std::sync::atomic::{compiler_fence, AtomicU8};
+use std::sync::atomic::{compiler_fence, fence, AtomicU8, Ordering};
 
-use crate::loom::{fence, Ordering};
+const UNPROBED: u8 = 0;
+const SYMMETRIC: u8 = 1;
+const UNREGISTERED: u8 = 2;
+const ASYMMETRIC: u8 = 3;
+const DEGRADED: u8 = 4;
 
-#[cfg(not(loom))]
-const UNKNOWN: u8 = 0;
-#[cfg(not(loom))]
-const ASYMMETRIC: u8 = 1;
-#[cfg(not(loom))]
-const SYMMETRIC: u8 = 2;
+/// The process's mode; see the module docs.
+static MODE: AtomicU8 = AtomicU8::new(UNPROBED);
 
-/// Which kind of fences this process uses; set once by [`init`].
-#[cfg(not(loom))]
-static MODE: AtomicU8 = AtomicU8::new(UNKNOWN);
-
-/// Picks the fence kind for the process, once. Every queue calls it when it
-/// is created, so it has run before any thread can push or pop.
-pub(crate) fn init() {
-    #[cfg(not(loom))]
-    if MODE.load(Ordering::Relaxed) == UNKNOWN {
-        let mode = if membarrier::register() {
-            ASYMMETRIC
+/// Decides whether membarrier can be used, once per process. Every queue
+/// calls it when it is created, so it has run before any thread can push
+/// or pop. Costs one cheap system call the first time.
+pub(crate) fn probe() {
+    // Relaxed: the mode is a single variable whose changes are made with
+    // CAS; nothing else is published through it.
+    if MODE.load(Ordering::Relaxed) == UNPROBED {
+        let mode = if membarrier::is_supported() {
+            UNREGISTERED
         } else {
             SYMMETRIC
         };
-        // Relaxed: racing initialisers store the same value, and a thread
-        // that uses a queue learned of it through some synchronisation that
-        // follows the queue's creation, and with it this store.
-        MODE.store(mode, Ordering::Relaxed);
+        // Relaxed: a thread that uses a queue learned of it through some
+        // synchronisation that follows the queue's creation, and so sees
+        // this store (or a later mode). The CAS keeps racing probes from
+        // moving the mode back up.
+        let _ = MODE.compare_exchange(UNPROBED, mode, Ordering::Relaxed, Ordering::Relaxed);
     }
-}
-
-#[cfg(not(loom))]
-#[inline(always)]
-fn asymmetric() -> bool {
-    // Relaxed: written once, before any queue exists (see `init`). A thread
-    // that somehow saw UNKNOWN takes the SeqCst fence, which is always safe.
-    MODE.load(Ordering::Relaxed) == ASYMMETRIC
 }
 
 /// The hot side: orders the caller's earlier accesses before its later ones
 /// when paired with a [`heavy`] barrier on another thread.
 #[inline(always)]
 pub(crate) fn light() {
-    #[cfg(not(loom))]
-    if asymmetric() {
-        compiler_fence(Ordering::SeqCst);
-        return;
+    // Relaxed: see `probe`; a stale UNREGISTERED or ASYMMETRIC after a
+    // degradation is exactly what DEGRADED waiters guard against.
+    match MODE.load(Ordering::Relaxed) {
+        UNREGISTERED | ASYMMETRIC => compiler_fence(Ordering::SeqCst),
+        _ => fence(Ordering::SeqCst),
     }
-    fence(Ordering::SeqCst);
 }
 
 /// The rare side: a full barrier on this thread and on every running
 /// thread of the process.
-pub(crate) fn heavy() {
-    #[cfg(not(loom))]
-    if asymmetric() {
-        membarrier::expedited();
-        return;
+///
+/// Returns `false` when it could not be made to pair with every notifier's
+/// [`light`] barrier: the caller must then not sleep without a timeout.
+#[must_use]
+pub(crate) fn heavy() -> bool {
+    loop {
+        // Relaxed: as in `light`; every transition is a CAS.
+        match MODE.load(Ordering::Relaxed) {
+            ASYMMETRIC => {
+                if membarrier::expedited() {
+                    return true;
+                }
+                degrade(ASYMMETRIC);
+            }
+            UNREGISTERED => {
+                let next = if membarrier::register() {
+                    ASYMMETRIC
+                } else {
+                    DEGRADED
+                };
+                // Relaxed: as in `probe`. Whoever wins, the loop goes on
+                // with the mode that stands.
+                let _ =
+                    MODE.compare_exchange(UNREGISTERED, next, Ordering::Relaxed, Ordering::Relaxed);
+            }
+            SYMMETRIC => {
+                fence(Ordering::SeqCst);
+                return true;
+            }
+            DEGRADED => {
+                fence(Ordering::SeqCst);
+                return false;
+            }
+            _ => probe(),
+        }
     }
-    fence(Ordering::SeqCst);
 }
 
-#[cfg(all(not(loom), target_os = "linux"))]
+/// Moves the process from `from` to DEGRADED, after a membarrier failed.
+#[cold]
+fn degrade(from: u8) {
+    // Relaxed: as in `probe`.
+    let _ = MODE.compare_exchange(from, DEGRADED, Ordering::Relaxed, Ordering::Relaxed);
+}
+
+/// Whether a membarrier has failed in this process, so that waiters sleep
+/// in slices (see the module docs). For tests and diagnostics.
+pub(crate) fn is_degraded() -> bool {
+    MODE.load(Ordering::Relaxed) == DEGRADED
+}
+
+#[cfg(all(target_os = "linux", not(miri)))]
 mod membarrier {
     // The kernel's ABI values, from <linux/membarrier.h>.
     const CMD_QUERY: libc::c_long = 0;
@@ -96,35 +148,46 @@ mod membarrier {
         unsafe { libc::syscall(libc::SYS_membarrier, cmd, 0 as libc::c_long) }
     }
 
-    /// Registers the process for expedited barriers; false if unsupported.
-    pub(super) fn register() -> bool {
-        // Miri does not emulate membarrier: symmetric fences there.
-        if cfg!(miri) {
-            return false;
-        }
+    /// Whether the kernel offers private expedited barriers. Cheap.
+    pub(super) fn is_supported() -> bool {
         let supported = call(CMD_QUERY);
         supported >= 0
             && supported & CMD_PRIVATE_EXPEDITED != 0
-            && call(CMD_REGISTER_PRIVATE_EXPEDITED) == 0
+            && supported & CMD_REGISTER_PRIVATE_EXPEDITED != 0
     }
 
-    pub(super) fn expedited() {
-        // Once registered, the kernel only fails this for a bad command.
-        let ok = call(CMD_PRIVATE_EXPEDITED) == 0;
-        debug_assert!(ok, "membarrier failed after registration");
-        if !ok {
-            std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+    /// Registers the process for expedited barriers (once is enough; a
+    /// forked child inherits it). Slow: it waits for every CPU.
+    pub(super) fn register() -> bool {
+        call(CMD_REGISTER_PRIVATE_EXPEDITED) == 0
+    }
+
+    /// A full barrier on every running thread of the process; false if the
+    /// kernel refused it.
+    pub(super) fn expedited() -> bool {
+        if call(CMD_PRIVATE_EXPEDITED) == 0 {
+            return true;
         }
+        // EPERM means "not registered": registering again is harmless, and
+        // covers whatever dropped the registration. Anything else (ENOMEM)
+        // is the caller's to handle.
+        register() && call(CMD_PRIVATE_EXPEDITED) == 0
     }
 }
 
-#[cfg(all(not(loom), not(target_os = "linux")))]
+/// Elsewhere, and under Miri, which cannot run membarrier: never supported,
+/// so the process stays SYMMETRIC and nothing below is called.
+#[cfg(any(not(target_os = "linux"), miri))]
 mod membarrier {
+    pub(super) fn is_supported() -> bool {
+        false
+    }
+
     pub(super) fn register() -> bool {
         false
     }
 
-    pub(super) fn expedited() {
-        unreachable!("asymmetric fences are only used on Linux")
+    pub(super) fn expedited() -> bool {
+        false
     }
 }

@@ -112,16 +112,13 @@ pub(crate) fn push_iter<T>(
                 let first = chunk.remove(0);
                 if let Err(PushError(first)) = push(q, first) {
                     chunk.insert(0, first);
-                    chunk.extend(items);
                     return Err(PushError(chunk));
                 }
                 pushed += 1;
             }
             Ok(n) => pushed += n,
-            Err(Closed) => {
-                chunk.extend(items);
-                return Err(PushError(chunk));
-            }
+            // What is left of `items` stays unconsumed: it may be endless.
+            Err(Closed) => return Err(PushError(chunk)),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! | bounded SPSC | [`spsc::channel`] → [`spsc::Producer`], [`spsc::Consumer`] | exactly one thread pushes and one pops: the fastest |
 //! | bounded MPMC | [`BoundedQueue`] | any number of threads, with back-pressure |
 //! | unbounded MPMC | [`UnboundedQueue`] | any number of threads, pushes never wait |
+//! | shared-memory MPMC (Linux) | `shm::ShmQueue` | byte messages between processes of one machine |
 //!
 //! Every queue has the same operations:
 //!
@@ -89,6 +90,11 @@
 //! producer.join().unwrap();
 //! ```
 //!
+//! The shared-memory queue ([`shm`], Linux only) carries byte messages
+//! between processes rather than values between threads; its module docs
+//! say what it is and is not, and how it survives processes killed in the
+//! middle of an operation.
+//!
 //! # How the queues work
 //!
 //! **SPSC** ([`spsc`]) is the design of rigtorp's `SPSCQueue` and rtrb. The
@@ -110,16 +116,21 @@
 //! frees it, so memory follows the number of items held.
 //!
 //! **Blocking** ([`wait`]) spins with exponential backoff, then parks on a
-//! condition variable. A waiter registers, then rechecks the queue; the
-//! other side publishes its change, then looks for waiters. A full barrier
-//! on each side makes it impossible for both to miss each other, so no
-//! wake-up is lost. The pusher's and popper's barrier is the cheap half of
-//! an asymmetric pair: on Linux a compiler fence, while a waiter about to
-//! park pays for `membarrier`, which fences every thread of the process
-//! (elsewhere both are SeqCst fences). So when nobody waits, the wake path
-//! of a push or pop is one atomic load: no fence, no system call. Callers
-//! that must return periodically (to check for signals, say) wait in slices
-//! with the `*_deadline` methods.
+//! futex (a mutex and condition variable outside Linux), holding no lock. A
+//! waiter registers, then rechecks the queue; the other side publishes its
+//! change, then looks for waiters. A full barrier on each side makes it
+//! impossible for both to miss each other, so no wake-up is lost. The
+//! pusher's and popper's barrier is the cheap half of an asymmetric pair: on
+//! Linux a compiler fence (an instruction-free one: it only stops the
+//! compiler from reordering), while a waiter about to park pays for
+//! `membarrier`, which fences every thread of the process. So when nobody
+//! waits, the wake path of a push or pop is one atomic load: no fence
+//! instruction, no system call. Where membarrier is missing, both halves are
+//! SeqCst fences. The process registers for membarrier the first time a
+//! thread parks, not when a queue is created, so short-lived programs that
+//! never block never pay for it. A deadline that has already passed (a zero
+//! timeout) tries once and returns. Callers that must return periodically
+//! (to check for signals, say) wait in slices with the `*_deadline` methods.
 //!
 //! # Progress
 //!
@@ -174,10 +185,13 @@
 mod barrier;
 mod blocking;
 mod buffer;
+mod futex;
 mod loom;
 
 pub mod error;
 pub mod mpmc;
+#[cfg(target_os = "linux")]
+pub mod shm;
 pub mod spsc;
 pub mod unbounded;
 pub mod wait;
@@ -188,7 +202,8 @@ pub use error::{
 pub use mpmc::BoundedQueue;
 pub use unbounded::UnboundedQueue;
 
-/// The Rust examples in the project README, compiled and run as doctests.
+/// The examples in the crate's README, compiled and run as doctests. The
+/// README is part of the published package, so this works there too.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeExamples;

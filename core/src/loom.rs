@@ -1,22 +1,145 @@
 //! The one place that switches between the real primitives and loom's.
 //!
-//! Under `--cfg loom` every atomic, cell, lock and thread the queues use is
+//! Under `--cfg loom` every atomic, cell, sleep and thread the queues use is
 //! loom's, so the model checker sees every access. Outside loom,
 //! [`UnsafeCell`] wraps std's with the same closure-based API loom needs.
+//!
+//! Loom has no clock and no futex, so it gets stand-ins here: a [`Futex`]
+//! made of loom's mutex and condition variable, the asymmetric barrier pair
+//! as two SeqCst fences, and timed waits that time out the first time they
+//! sleep (see [`time_left`]), which lets the models race a timeout against
+//! a notification.
+
+use std::time::{Duration, Instant};
 
 #[cfg(loom)]
 pub(crate) use loom::{
     cell::UnsafeCell,
-    sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering},
-    sync::{Condvar, Mutex, MutexGuard},
+    sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering},
     thread,
 };
 
 #[cfg(not(loom))]
-pub(crate) use std::{
-    sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering},
-    sync::{Condvar, Mutex, MutexGuard},
+pub(crate) use std::sync::atomic::{
+    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
+
+#[cfg(not(loom))]
+pub(crate) use crate::futex::Futex;
+#[cfg(loom)]
+pub(crate) use model::Futex;
+
+#[cfg(not(loom))]
+pub(crate) use crate::barrier;
+#[cfg(loom)]
+pub(crate) use model::barrier;
+
+/// How long a wait that ends at `deadline` may still sleep, or `None` once
+/// the deadline has passed. `slept` says whether this wait has slept
+/// before: under loom a timed sleep times out at once, and the deadline
+/// counts as passed after the first.
+#[inline]
+pub(crate) fn time_left(deadline: Instant, slept: bool) -> Option<Duration> {
+    #[cfg(not(loom))]
+    {
+        let _ = slept;
+        deadline
+            .checked_duration_since(Instant::now())
+            .filter(|left| !left.is_zero())
+    }
+    #[cfg(loom)]
+    {
+        let _ = deadline;
+        (!slept).then_some(Duration::ZERO)
+    }
+}
+
+/// Whether `deadline` has passed, for a wait that has not slept yet.
+#[inline]
+pub(crate) fn has_passed(deadline: Instant) -> bool {
+    time_left(deadline, false).is_none()
+}
+
+#[cfg(loom)]
+mod model {
+    use std::time::Duration;
+
+    use loom::sync::atomic::{fence, AtomicU32, Ordering};
+    use loom::sync::{Condvar, Mutex};
+
+    use crate::futex::Wake;
+
+    /// The futex contract on loom's primitives: the lock makes "check the
+    /// word, then sleep" atomic against "change the word, then wake".
+    #[derive(Debug)]
+    pub(crate) struct Futex {
+        word: AtomicU32,
+        lock: Mutex<()>,
+        cond: Condvar,
+    }
+
+    impl Futex {
+        pub(crate) fn new(value: u32) -> Self {
+            Self {
+                word: AtomicU32::new(value),
+                lock: Mutex::new(()),
+                cond: Condvar::new(),
+            }
+        }
+
+        pub(crate) fn load(&self, order: Ordering) -> u32 {
+            self.word.load(order)
+        }
+
+        pub(crate) fn fetch_add(&self, value: u32, order: Ordering) -> u32 {
+            self.word.fetch_add(value, order)
+        }
+
+        /// Untimed: sleeps until woken. Timed: times out at once, since
+        /// loom cannot let time pass.
+        pub(crate) fn wait(&self, expected: u32, timeout: Option<Duration>) {
+            if timeout.is_some() {
+                loom::thread::yield_now();
+                return;
+            }
+            let guard = self.lock.lock().unwrap();
+            // Relaxed: the lock orders it against the change `wake` follows.
+            if self.word.load(Ordering::Relaxed) == expected {
+                drop(self.cond.wait(guard).unwrap());
+            }
+        }
+
+        pub(crate) fn wake(&self, who: Wake) {
+            drop(self.lock.lock().unwrap());
+            match who {
+                Wake::One => self.cond.notify_one(),
+                Wake::All => self.cond.notify_all(),
+            }
+        }
+    }
+
+    /// The asymmetric pair as two SeqCst fences: the protocol the models
+    /// check, since loom cannot run membarrier.
+    pub(crate) mod barrier {
+        use super::{fence, Ordering};
+
+        pub(crate) fn probe() {}
+
+        pub(crate) fn light() {
+            fence(Ordering::SeqCst);
+        }
+
+        #[must_use]
+        pub(crate) fn heavy() -> bool {
+            fence(Ordering::SeqCst);
+            true
+        }
+
+        pub(crate) fn is_degraded() -> bool {
+            false
+        }
+    }
+}
 
 /// `std::cell::UnsafeCell` with loom's access API.
 #[cfg(not(loom))]
@@ -67,10 +190,6 @@ impl LeakCheck {
         Self(())
     }
 }
-
-/// Whether a timed wait can really time out. Loom cannot model time, so its
-/// timed waits behave as untimed ones and the models check the untimed path.
-pub(crate) const TIMEOUTS_ARE_REAL: bool = !cfg!(loom);
 
 /// crossbeam's `Backoff`, except that under loom every wait is a
 /// `yield_now`, which is what lets loom schedule the thread being waited for.

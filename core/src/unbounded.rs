@@ -826,8 +826,10 @@ impl<T> UnboundedQueue<T> {
     ///
     /// # Errors
     ///
-    /// If the queue is closed part-way, hands back in [`PushError`] every
-    /// item that was not pushed, in order.
+    /// If the queue is closed part-way, hands back in [`PushError`] the
+    /// items it took from `items` and did not push, in order: at most one
+    /// batch of 64. It stops reading `items` there, so an endless iterator
+    /// is fine; pass `&mut iter` to keep what was not read.
     ///
     /// # Examples
     ///

@@ -1,10 +1,11 @@
 //! Blocking: spin briefly, then park, with no lost wake-ups.
 //!
-//! A [`WaitQueue`] is an event count in front of a `Mutex`/`Condvar` pair.
+//! A [`WaitQueue`] is an event count: a count of the threads that are about
+//! to sleep (`sleepers`), and a 32-bit `epoch` they sleep on with a futex.
 //! Each queue owns two: one for poppers waiting for an item, one for pushers
 //! waiting for room. The side that makes progress possible calls
 //! [`WaitQueue::notify_one`] after its change is visible; when nobody waits
-//! that costs one fence and one atomic load, and no system call.
+//! that costs a compiler fence and one atomic load, and no system call.
 //!
 //! # Why no wake-up is lost
 //!
@@ -15,24 +16,45 @@
 //! waiter                              notifier
 //! sleepers += 1                       publish item (Release)
 //! heavy barrier          <- total ->  light barrier
-//! e = epoch; check queue              if sleepers > 0 { lock; epoch += 1; notify }
-//! lock; if epoch == e { wait }
+//! e = epoch; check queue              if sleepers > 0 { epoch += 1; wake }
+//! sleep while epoch == e
 //! ```
 //!
 //! The two barriers act like two SeqCst fences, which are totally ordered.
 //! If the notifier's comes first, the waiter's check sees the item. If the
-//! waiter's comes first, the notifier sees `sleepers > 0` and bumps `epoch`
-//! under the lock: either before the waiter takes the lock (it sees a new
-//! epoch and checks again) or while it waits (the condvar wakes it).
+//! waiter's comes first, the notifier sees `sleepers > 0` and bumps `epoch`:
+//! either before the waiter reads it (then the Acquire read of the bumped
+//! epoch makes the item visible to the check) or after (then the futex,
+//! which compares `epoch` with `e` atomically with going to sleep, does not
+//! sleep, or is woken by the wake that follows the bump).
+//!
+//! A wake-up can land on a waiter whose timeout strikes at the same moment.
+//! It is not lost: every return from a sleep is followed by one more
+//! `ready()` before the deadline is looked at, so that waiter takes what it
+//! was woken for.
 //!
 //! The notifier's side runs on every push and pop, so it is the light half of
 //! an asymmetric pair of barriers: on Linux a compiler fence, with the
-//! waiter paying for a process-wide `membarrier(2)` just before it parks.
+//! waiter paying for a process-wide `membarrier(2)` just before it parks
+//! (see `barrier.rs` for the fallbacks, and for the waits in short slices
+//! that follow a membarrier the kernel refuses).
+//!
+//! # No lock
+//!
+//! Nothing here takes a lock: a waiter sleeps on the futex word itself. A
+//! thread that dies, or that `fork` leaves behind in the parent, cannot hold
+//! anything another thread needs; at worst its stale `sleepers` count sends
+//! notifiers to the (harmless) slow path.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::barrier;
-use crate::loom::{AtomicUsize, Backoff, Condvar, Mutex, MutexGuard, Ordering};
+use crate::futex::Wake;
+use crate::loom::{barrier, has_passed, time_left, AtomicUsize, Backoff, Futex, Ordering};
+
+/// How long a waiter sleeps at most when it cannot trust the barrier pair
+/// (a membarrier failed; see `barrier.rs`): the longest a lost wake-up can
+/// then delay it.
+const UNPAIRED_SLICE: Duration = Duration::from_millis(1);
 
 /// Threads waiting for one condition of a queue, and the means to wake them.
 ///
@@ -61,10 +83,8 @@ use crate::loom::{AtomicUsize, Backoff, Condvar, Mutex, MutexGuard, Ordering};
 pub struct WaitQueue {
     /// Threads past the spinning phase; notifiers skip the lock when zero.
     sleepers: AtomicUsize,
-    /// Bumped under `lock` by every notification that found sleepers.
-    epoch: AtomicUsize,
-    lock: Mutex<()>,
-    cond: Condvar,
+    /// Bumped by every notification that found sleepers; they sleep on it.
+    epoch: Futex,
 }
 
 impl Default for WaitQueue {
@@ -83,12 +103,10 @@ impl WaitQueue {
     /// waiters.notify_one(); // nobody waits: no system call
     /// ```
     pub fn new() -> Self {
-        barrier::init();
+        barrier::probe();
         Self {
             sleepers: AtomicUsize::new(0),
-            epoch: AtomicUsize::new(0),
-            lock: Mutex::new(()),
-            cond: Condvar::new(),
+            epoch: Futex::new(0),
         }
     }
 
@@ -152,15 +170,10 @@ impl WaitQueue {
 
     #[cold]
     fn notify_slow(&self, all: bool) {
-        let _guard = lock(&self.lock);
         // Release: a waiter that reads this epoch also sees the change that
         // preceded the notification (it reads `epoch` with Acquire).
         self.epoch.fetch_add(1, Ordering::Release);
-        if all {
-            self.cond.notify_all();
-        } else {
-            self.cond.notify_one();
-        }
+        self.epoch.wake(if all { Wake::All } else { Wake::One });
     }
 
     /// Blocks until `ready` returns `Some`, or until `deadline` passes.
@@ -170,7 +183,8 @@ impl WaitQueue {
     /// must not block; it is the caller's non-blocking attempt (a `try_pop`,
     /// say). Returns `None` only if the deadline passed; `ready` is always
     /// tried once more after the last wake-up, so a notification that races
-    /// with the deadline is not lost.
+    /// with the deadline is not lost. A deadline that has already passed
+    /// tries `ready` exactly once: no spinning, no parking.
     ///
     /// # Examples
     ///
@@ -187,46 +201,48 @@ impl WaitQueue {
         deadline: Option<Instant>,
         mut ready: impl FnMut() -> Option<R>,
     ) -> Option<R> {
-        if let Some(r) = spin(&mut ready) {
-            return Some(r);
+        if let Some(outcome) = spin(deadline, &mut ready) {
+            return outcome;
         }
 
         // Relaxed: the barrier below orders it before our next check.
         self.sleepers.fetch_add(1, Ordering::Relaxed);
         let _registered = Registration(&self.sleepers);
+        let mut slept = false;
         loop {
             // Pairs with the light barrier in `has_sleepers`.
-            barrier::heavy();
+            let paired = barrier::heavy();
             // Acquire: pairs with the Release bump in `notify_slow`.
             let seen = self.epoch.load(Ordering::Acquire);
+            // Always before the deadline check: see the module docs.
             if let Some(r) = ready() {
                 return Some(r);
             }
-            let timeout = match deadline {
-                Some(d) if crate::loom::TIMEOUTS_ARE_REAL => {
-                    match d.checked_duration_since(Instant::now()) {
-                        Some(left) if !left.is_zero() => Some(left),
-                        _ => return None,
-                    }
-                }
-                _ => None,
+            let mut timeout = match deadline {
+                Some(d) => Some(time_left(d, slept)?),
+                None => None,
             };
-            let guard = lock(&self.lock);
-            // Relaxed: the lock orders this against every bump.
-            if self.epoch.load(Ordering::Relaxed) != seen {
-                continue;
+            if !paired {
+                timeout = Some(timeout.map_or(UNPAIRED_SLICE, |t| t.min(UNPAIRED_SLICE)));
             }
-            wait(&self.cond, guard, timeout);
+            self.epoch.wait(seen, timeout);
+            slept = true;
         }
     }
 }
 
 /// Tries `ready` a few times with backoff before the caller parks.
-fn spin<R>(ready: &mut impl FnMut() -> Option<R>) -> Option<R> {
+///
+/// Returns `Some(Some(r))` when `ready` succeeded, `Some(None)` when the
+/// deadline passed, and `None` when the caller should park.
+fn spin<R>(deadline: Option<Instant>, ready: &mut impl FnMut() -> Option<R>) -> Option<Option<R>> {
     let backoff = Backoff::new();
     loop {
         if let Some(r) = ready() {
-            return Some(r);
+            return Some(Some(r));
+        }
+        if deadline.is_some_and(has_passed) {
+            return Some(None);
         }
         if backoff.is_completed() {
             return None;
@@ -241,24 +257,15 @@ struct Registration<'a>(&'a AtomicUsize);
 
 impl Drop for Registration<'_> {
     fn drop(&mut self) {
-        // Relaxed: a stale count only costs a notifier one spare lock.
+        // Relaxed: a stale count only costs a notifier one spare wake call.
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-/// Locks, ignoring poisoning: the mutex guards no data, only the sleep.
-fn lock(mutex: &Mutex<()>) -> MutexGuard<'_, ()> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn wait(cond: &Condvar, guard: MutexGuard<'_, ()>, timeout: Option<std::time::Duration>) {
-    #[cfg(not(loom))]
-    if let Some(timeout) = timeout {
-        drop(cond.wait_timeout(guard, timeout));
-        return;
-    }
-    let _ = timeout;
-    drop(cond.wait(guard));
+/// Whether a membarrier failed in this process, so that waiters now sleep
+/// in short slices instead of trusting the fences (see `barrier.rs`).
+/// For tests that inject that failure.
+#[doc(hidden)]
+pub fn fences_degraded() -> bool {
+    barrier::is_degraded()
 }

@@ -110,10 +110,10 @@ fn unbounded_blocking_pop() {
     });
 }
 
-/// close() must wake a popper parked on an empty queue and a pusher parked
-/// on a full one.
+/// close() must wake a pusher parked on a full queue and hand its value
+/// back.
 #[test]
-fn close_wakes_blocked_waiters() {
+fn close_wakes_blocked_pusher() {
     loom::model(|| {
         let q = Arc::new(BoundedQueue::new(1).unwrap());
         q.push(0).unwrap();
@@ -122,13 +122,143 @@ fn close_wakes_blocked_waiters() {
             thread::spawn(move || q.push(1).map_err(|e| e.into_inner()))
         };
         q.close();
-        // The pusher either got in before the close or had 1 handed back.
-        let pushed = pusher.join().unwrap().is_ok();
+        // Nothing pops, so the push can only fail.
+        assert_eq!(pusher.join().unwrap(), Err(1));
         assert_eq!(q.pop(), Ok(0));
-        if pushed {
-            assert_eq!(q.pop(), Ok(1));
+        assert_eq!(q.pop(), Err(Closed));
+    });
+}
+
+/// A pop that frees room races a close: the parked pusher either gets in
+/// before the close, and its item is drained, or gets its value back. Both
+/// outcomes must occur among the interleavings, or the model proves less
+/// than it claims.
+#[test]
+fn close_races_a_pusher_woken_by_a_pop() {
+    static PUSHED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    static REFUSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    loom::model(|| {
+        let q = Arc::new(BoundedQueue::new(1).unwrap());
+        q.push(0).unwrap();
+        let pusher = {
+            let q = q.clone();
+            thread::spawn(move || q.push(1).map_err(|e| e.into_inner()))
+        };
+        assert_eq!(q.pop(), Ok(0));
+        q.close();
+        match pusher.join().unwrap() {
+            Ok(()) => {
+                assert_eq!(q.pop(), Ok(1));
+                PUSHED.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            Err(v) => {
+                assert_eq!(v, 1);
+                REFUSED.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
         }
         assert_eq!(q.pop(), Err(Closed));
+    });
+    assert!(PUSHED.load(std::sync::atomic::Ordering::Relaxed));
+    assert!(REFUSED.load(std::sync::atomic::Ordering::Relaxed));
+}
+
+/// A timed pop races a push. Under loom a timed wait times out the first
+/// time it sleeps, so every place the timeout can strike is explored: the
+/// pop either takes the item or times out and leaves it in the queue, and
+/// it is never counted as waiting afterwards.
+#[test]
+fn timed_pop_races_a_push() {
+    static TOOK: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    static TIMED_OUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    loom::model(|| {
+        let q = Arc::new(BoundedQueue::new(1).unwrap());
+        let producer = {
+            let q = q.clone();
+            thread::spawn(move || q.push(7).unwrap())
+        };
+        let popped = q.pop_timeout(std::time::Duration::from_secs(1));
+        producer.join().unwrap();
+        match popped {
+            Ok(v) => {
+                assert_eq!(v, 7);
+                assert_eq!(q.try_pop(), Err(ringq::TryPopError::Empty));
+                TOOK.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            Err(e) => {
+                assert_eq!(e, ringq::PopTimeoutError::Timeout);
+                assert_eq!(q.try_pop(), Ok(7));
+                TIMED_OUT.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        assert_eq!(q.waiting_poppers(), 0);
+    });
+    assert!(TOOK.load(std::sync::atomic::Ordering::Relaxed));
+    assert!(TIMED_OUT.load(std::sync::atomic::Ordering::Relaxed));
+}
+
+/// A timed push into a full queue races a pop that makes room.
+#[test]
+fn timed_push_races_a_pop() {
+    loom::model(|| {
+        let q = Arc::new(BoundedQueue::new(1).unwrap());
+        q.push(0).unwrap();
+        let pusher = {
+            let q = q.clone();
+            thread::spawn(move || q.push_timeout(1, std::time::Duration::from_secs(1)))
+        };
+        assert_eq!(q.pop(), Ok(0));
+        match pusher.join().unwrap() {
+            Ok(()) => assert_eq!(q.try_pop(), Ok(1)),
+            Err(e) => {
+                assert!(e.is_timeout());
+                assert_eq!(e.into_inner(), 1);
+                assert_eq!(q.try_pop(), Err(ringq::TryPopError::Empty));
+            }
+        }
+        assert_eq!(q.waiting_pushers(), 0);
+    });
+}
+
+/// A timed waiter and an untimed one, two items, two notify_one: a
+/// wake-up that lands on the timed waiter as it times out must not strand
+/// the untimed one (loom reports a deadlock if it sleeps forever).
+#[test]
+fn a_timed_waiter_does_not_swallow_a_wake_up() {
+    loom::model(|| {
+        let tokens = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+        let waiters = Arc::new(WaitQueue::new());
+        let take = |tokens: &loom::sync::atomic::AtomicUsize| {
+            let mut n = tokens.load(Ordering::Acquire);
+            while n > 0 {
+                match tokens.compare_exchange(n, n - 1, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => return Some(()),
+                    Err(m) => n = m,
+                }
+            }
+            None
+        };
+        let timed = {
+            let (tokens, waiters) = (tokens.clone(), waiters.clone());
+            thread::spawn(move || {
+                let soon = std::time::Instant::now() + std::time::Duration::from_secs(1);
+                waiters.wait_until(Some(soon), || take(&tokens))
+            })
+        };
+        let giver = {
+            let (tokens, waiters) = (tokens.clone(), waiters.clone());
+            thread::spawn(move || {
+                for _ in 0..2 {
+                    tokens.fetch_add(1, Ordering::Release);
+                    waiters.notify_one();
+                }
+            })
+        };
+        assert_eq!(waiters.wait_until(None, || take(&tokens)), Some(()));
+        let timed_took = timed.join().unwrap().is_some();
+        giver.join().unwrap();
+        // Whatever the timed waiter did not take is still there.
+        let left = tokens.load(Ordering::Acquire);
+        assert_eq!(left, if timed_took { 0 } else { 1 });
     });
 }
 

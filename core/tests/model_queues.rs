@@ -474,7 +474,9 @@ fn run<T: Item, Q: Queue<T>>(q: &Q, cap: Option<usize>, ops: &[Op], drain: bool)
                     // succeeds, even on a closed queue.
                     Ok(0)
                 } else if m.closed {
-                    Err(batch)
+                    // It reads one batch of 64 from the iterator, finds the
+                    // queue closed, and hands that batch back.
+                    Err(batch[..n.min(64)].to_vec())
                 } else {
                     m.items.extend(&batch);
                     Ok(n)

@@ -14,6 +14,8 @@ module, built on lock-free ring buffers written in Rust::
   ``get`` with ``block`` and ``timeout``, ``task_done``/``join``,
   ``shutdown`` with Python 3.13 semantics).
 - :class:`SimpleQueue` behaves like :class:`queue.SimpleQueue`.
+- :class:`LifoQueue` and :class:`PriorityQueue` behave like
+  :class:`queue.LifoQueue` and :class:`queue.PriorityQueue`.
 - :class:`SPSCQueue` is a bounded queue for one producer thread and one
   consumer thread.
 - All three add ``get_many`` and ``put_many`` to move items in batches.
@@ -24,6 +26,26 @@ queue.Empty`` and ``ringq.Full is queue.Full``. ``ringq.ShutDown`` is
 (a subclass of ``Exception``) before that.
 """
 
-from ringq._ringq import Empty, Full, Queue, ShutDown, SimpleQueue, SPSCQueue, __version__
+from ringq._ringq import (
+    Empty,
+    Full,
+    LifoQueue,
+    PriorityQueue,
+    Queue,
+    ShutDown,
+    SimpleQueue,
+    SPSCQueue,
+    __version__,
+)
 
-__all__ = ["Empty", "Full", "Queue", "SPSCQueue", "ShutDown", "SimpleQueue", "__version__"]
+__all__ = [
+    "Empty",
+    "Full",
+    "LifoQueue",
+    "PriorityQueue",
+    "Queue",
+    "SPSCQueue",
+    "ShutDown",
+    "SimpleQueue",
+    "__version__",
+]

@@ -1,24 +1,45 @@
-//! Waiting without holding up the interpreter.
+//! Waiting without holding up the interpreter, and without moving items
+//! while detached.
 //!
-//! A wait detaches the thread from the interpreter (releases the GIL) and
-//! blocks in the core's `*_deadline` calls for at most [`SLICE`] at a time.
-//! Between slices it re-attaches and runs `PyErr_CheckSignals`, so Ctrl-C
-//! raises `KeyboardInterrupt` in a thread blocked in `get`, `put` or `join`
-//! within about one slice. Only waits pay for this: the callers try the
-//! non-blocking operation first, with the thread attached.
+//! # Where items move
 //!
-//! While detached the closures only move `Py<PyAny>` values in and out of
-//! the core queues; they never drop one, so no reference count changes and
-//! no Python code runs without the interpreter.
+//! A thread that has released the GIL never takes an item out of, or puts
+//! one into, a queue that the GC may be traversing. Every item moves while
+//! its thread is attached to the interpreter: the fast paths never detach,
+//! and a call that must wait runs [`wait_until`], which detaches, sleeps
+//! until a *peek* at the queue's atomics (a length, a flag) says the
+//! operation may now succeed, then re-attaches and lets the caller try the
+//! operation again. A peek reads; it never moves an item.
+//!
+//! This one rule gives three guarantees:
+//! - The GC traverses a queue while attached, and no other thread can be
+//!   inside a core operation then: on a GIL build every other thread is
+//!   detached (so not moving items) or waiting for the GIL; on a
+//!   free-threaded build the collector stops the world, and a thread only
+//!   stops at a point where it is attached to the interpreter, never in the
+//!   middle of one of our calls. So traversal sees every queue at rest.
+//! - `fork()` runs in a thread that is attached, with every other thread
+//!   detached or stopped the same way, so a child never inherits a queue in
+//!   the middle of an operation.
+//! - Items are released (their reference counts change) only attached.
+//!
+//! A wait sleeps for at most [`SLICE`] at a time. Between slices it
+//! re-attaches, tries the operation, and runs `PyErr_CheckSignals`, so
+//! Ctrl-C raises `KeyboardInterrupt` in a thread blocked in `get`, `put` or
+//! `join` within about one slice, and a wake-up that another thread
+//! consumed (say, one that was interrupted) delays a waiter by one slice
+//! at most.
 
 use std::time::{Duration, Instant};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use ringq::wait::WaitQueue;
 
 use crate::errors;
 
-/// The longest a wait stays detached before it checks for signals.
+/// The longest a wait stays detached before it re-checks the queue and
+/// runs signal handlers.
 pub(crate) const SLICE: Duration = Duration::from_millis(50);
 
 /// When a blocking call gives up: `None` waits forever.
@@ -91,12 +112,79 @@ pub(crate) fn is_negative(timeout: Option<&Bound<'_, PyAny>>) -> PyResult<bool> 
     }
 }
 
-/// Calls `attempt(slice_end)` detached from the interpreter, slice after
-/// slice, until it returns `Some` or `deadline` passes.
+/// What one attached attempt at an operation found.
+pub(crate) enum Attempt<T> {
+    /// It succeeded.
+    Done(T),
+    /// Not possible yet: no item, or no room.
+    NotYet,
+    /// The queue is shut down (for a get: and drained).
+    ShutDown,
+}
+
+/// Why a blocking operation gave up without an error of its own.
+pub(crate) enum GaveUp {
+    /// The deadline passed, or the call did not block.
+    TimedOut,
+    /// The queue was shut down.
+    ShutDown,
+}
+
+/// Runs `attempt` (attached) until it succeeds, waiting detached between
+/// tries until `ready` says it may, for as long as `block` and `deadline`
+/// allow.
 ///
-/// `attempt` must block until `slice_end` at the latest (a core
-/// `*_deadline` call) and must not drop Python objects. Between slices the
+/// `ready` runs detached, so it may only read atomics: it must never move
+/// an item or touch a Python object (see the module docs). It should
+/// return true when the attempt may succeed or report ShutDown. `waiters`
+/// is the wait queue that whoever makes `ready` true notifies.
+///
+/// # Errors
+///
+/// `Ok(Err(GaveUp))` when the call timed out or found the queue shut down;
+/// `Err` for whatever a signal handler raised while waiting.
+pub(crate) fn wait_until<T>(
+    py: Python<'_>,
+    waiters: &WaitQueue,
+    block: bool,
+    deadline: Deadline,
+    mut attempt: impl FnMut() -> Attempt<T>,
+    ready: impl Fn() -> bool + Sync,
+) -> PyResult<Result<T, GaveUp>> {
+    loop {
+        match attempt() {
+            Attempt::Done(done) => return Ok(Ok(done)),
+            Attempt::ShutDown => return Ok(Err(GaveUp::ShutDown)),
+            Attempt::NotYet => {}
+        }
+        let now = Instant::now();
+        if !block || deadline.is_some_and(|d| now >= d) {
+            return Ok(Err(GaveUp::TimedOut));
+        }
+        let slice_end = match deadline {
+            Some(d) => d.min(now + SLICE),
+            None => now + SLICE,
+        };
+        py.detach(|| waiters.wait_until(Some(slice_end), || ready().then_some(())));
+        if let Err(err) = py.check_signals() {
+            // Leaving without acting on a wake-up: pass it on, so that
+            // another waiter doesn't sleep through a state it could use.
+            if ready() {
+                waiters.notify_one();
+            }
+            return Err(err);
+        }
+    }
+}
+
+/// Calls `attempt(slice_end)` detached from the interpreter, slice after
+/// slice, until it returns `Some` or `deadline` passes; between slices the
 /// thread re-attaches and checks for signals.
+///
+/// `attempt` runs detached, so it may only wait (until `slice_end` at the
+/// latest) and peek at atomics: it must never move an item or touch a
+/// Python object (see the module docs). [`wait_until`] builds the usual
+/// attempt-then-wait loop on the same idea.
 ///
 /// Returns `Ok(Some(_))` when `attempt` succeeded and `Ok(None)` when the
 /// deadline passed.

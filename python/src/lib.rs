@@ -4,29 +4,65 @@
 //!
 //! Layout:
 //! - [`queue`], [`simple`], [`spsc`]: one file per Python class.
-//! - [`ops`]: `get`/`put` and their batch forms, shared by the classes.
-//! - [`blocking`]: waits that release the GIL in slices and check signals.
-//! - [`backing`]: the bounded-or-unbounded core queue behind `Queue`.
+//! - [`fastcall`]: the per-item methods (`put`, `get`, ...), written
+//!   against the C API; every raw C-API function lives there.
+//! - [`blocking`]: waits that release the GIL in slices and check signals,
+//!   and the rule for where items may move.
+//! - [`backing`]: the core queues behind `Queue` and `SimpleQueue`, and
+//!   what `maxsize` and `shutdown()` do to them.
+//! - [`tasks`]: the unfinished-task count behind `task_done()`/`join()`.
+//! - [`ops`]: the batch helpers the classes share.
 //! - [`errors`]: the exceptions (the standard library's own).
+//! - [`lifo`], [`priority`]: `LifoQueue` and `PriorityQueue`, on
+//!   [`ordered`] (their shared `queue.Queue` semantics, with
+//!   [`ordered_methods`] their Python methods), [`exclusive`] (the vector
+//!   one thread owns at a time), [`heap`], [`compare`] and [`tasks`].
+//! - [`subclass`]: subclassing, and the standard library's `_put`/`_get`
+//!   hooks, for every class.
 //!
 //! Every class is `frozen` and keeps its state in atomics or in the core's
-//! lock-free queues, so the module declares it does not need the GIL and
-//! is built to be correct on free-threaded CPython (not yet tested there).
-//! No Rust lock is held while Python code runs or a Python object is
-//! released.
+//! lock-free queues, so the module declares it does not need the GIL and is
+//! written to be correct on free-threaded CPython, where it has not been
+//! tested yet. No Rust lock is held while Python code runs or a Python
+//! object is released. (`LifoQueue` and `PriorityQueue` keep their items in
+//! a vector that one thread owns at a time, across the comparisons too; a
+//! thread that waits for it waits detached, see [`exclusive`].)
 // Nothing here is public Rust API: these docs are for the people working
 // on the extension, and link its private modules on purpose.
 #![allow(rustdoc::private_intra_doc_links)]
 
 mod backing;
 mod blocking;
+mod compare;
 mod errors;
+mod exclusive;
+mod fastcall;
+mod heap;
+mod lifo;
 mod ops;
+mod ordered;
+mod ordered_methods;
+mod priority;
 mod queue;
 mod simple;
 mod spsc;
+mod subclass;
+mod tasks;
 
 use pyo3::prelude::*;
+
+// CPython's allocator aligns objects to 16 bytes, and PyO3 places a class's
+// fields inside the object: a field that needs more (a cache-padded counter,
+// say) would be misaligned, which is undefined behaviour. Such fields are
+// boxed; this keeps it so.
+const _: () = {
+    const OBJECT_ALIGN: usize = 16;
+    assert!(std::mem::align_of::<queue::Queue>() <= OBJECT_ALIGN);
+    assert!(std::mem::align_of::<simple::SimpleQueue>() <= OBJECT_ALIGN);
+    assert!(std::mem::align_of::<spsc::SpscQueue>() <= OBJECT_ALIGN);
+    assert!(std::mem::align_of::<lifo::LifoQueue>() <= OBJECT_ALIGN);
+    assert!(std::mem::align_of::<priority::PriorityQueue>() <= OBJECT_ALIGN);
+};
 
 /// Lock-free queues for Python threads (the compiled part of `ringq`).
 #[pymodule(gil_used = false)]
@@ -35,6 +71,19 @@ fn _ringq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<queue::Queue>()?;
     m.add_class::<simple::SimpleQueue>()?;
     m.add_class::<spsc::SpscQueue>()?;
+    m.add_class::<lifo::LifoQueue>()?;
+    m.add_class::<priority::PriorityQueue>()?;
+    exclusive::register_fork_handler(m)?;
+    fastcall::install::<queue::Queue>(&py.get_type::<queue::Queue>(), &queue::METHOD_DOCS)?;
+    fastcall::install_task_done::<queue::Queue>(
+        &py.get_type::<queue::Queue>(),
+        &queue::TASK_DONE_DOC,
+    )?;
+    fastcall::install::<simple::SimpleQueue>(
+        &py.get_type::<simple::SimpleQueue>(),
+        &simple::METHOD_DOCS,
+    )?;
+    fastcall::install::<spsc::SpscQueue>(&py.get_type::<spsc::SpscQueue>(), &spsc::METHOD_DOCS)?;
     m.add("Empty", py.get_type::<errors::Empty>())?;
     m.add("Full", py.get_type::<errors::Full>())?;
     m.add("ShutDown", errors::shutdown_type(py)?)?;

@@ -4,56 +4,126 @@
 //! `Sync`: each may be used by one thread at a time. A Python object can be
 //! reached from any number of threads, and a blocked `get` releases the GIL,
 //! so the GIL cannot be what serialises access. Each half sits in a [`Half`]
-//! guarded by an atomic "in use" flag: a call claims the flag for its whole
+//! guarded by an "in use" flag: a call claims the flag for its whole
 //! duration (waits included) and a second concurrent caller on the same side
 //! gets a `RuntimeError` instead of a data race.
+//!
+//! A call reaches its half only while attached (see [`crate::blocking`]):
+//! a blocked call sleeps on its own counters, not on the half, so the GC
+//! can take the items out and put them back while a caller waits.
+//!
+//! `shutdown()` sets a flag that every call checks; the core channel is
+//! never closed, so the GC can always put the items back.
 
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Instant;
 
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyValueError};
+use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyGenericAlias, PyList, PyType};
+use pyo3::PyTraverseError;
 use ringq::spsc::{Consumer, Producer};
-use ringq::{CapacityError, Closed, PopTimeoutError, PushTimeoutError, TryPopError, TryPushError};
+use ringq::wait::WaitQueue;
+use ringq::{CapacityError, Closed, TryPushError};
 
-use crate::blocking::{self, Block, Deadline};
+use crate::backing::{self, Batch, Item};
+use crate::blocking::{self, Attempt, Block, Deadline};
 use crate::errors;
-use crate::ops::{self, Item, PopSide, PushSide};
-use crate::queue::batch_size;
+use crate::fastcall::{Doc, Hot, MethodDocs};
+use crate::ops::{self, batch_size};
+use crate::queue::gave_up;
 
 /// One half of the channel and the flag that serialises its users.
+///
+/// The flag holds 0 when the half is free, or the fork generation (see
+/// [`fork_generation`]) of the process in which a call claimed it. After
+/// `fork()` the child has only the forking thread: a claim taken by any
+/// other thread of the parent, which may have been blocked in a call,
+/// belongs to a thread that does not exist in the child, and counts as
+/// free there.
 struct Half<T> {
-    in_use: AtomicBool,
+    in_use: AtomicUsize,
     value: UnsafeCell<T>,
 }
 
-// SAFETY: `value` is only reached through `Half::claim`, which hands out at
-// most one `Claimed` at a time (the compare-exchange on `in_use` admits one
-// holder until its `Drop` clears the flag). So `&Half<T>` shared between
-// threads never gives two threads access to the `T` at once: it only lets
-// the `T` be used from different threads one after another, which `T: Send`
-// allows.
+// SAFETY: `value` is reached through `Half::claim`, which hands out at most
+// one `Claimed` at a time (see `claim`), and through `at_rest`, whose caller
+// guarantees that no claimer is inside a call on the half. So `&Half<T>`
+// shared between threads never lets two threads use the `T` at once: it
+// only lets the `T` be used from different threads one after another, which
+// `T: Send` allows. A claim inherited by a forked child belongs to a thread
+// the child doesn't have, so treating it as free lets no two threads in.
 unsafe impl<T: Send> Sync for Half<T> {}
 
 impl<T> Half<T> {
     fn new(value: T) -> Self {
         Self {
-            in_use: AtomicBool::new(false),
+            in_use: AtomicUsize::new(0),
             value: UnsafeCell::new(value),
         }
     }
 
-    /// Exclusive access to the half, or `None` if another call holds it.
+    /// Exclusive use of the half, or `None` if another call holds it. Only
+    /// attached threads claim.
+    #[inline(always)]
     fn claim(&self) -> Option<Claimed<'_, T>> {
-        // Acquire: pairs with the Release in `Claimed::drop`, so this holder
-        // sees everything the previous holder did to the half.
-        self.in_use
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .ok()
-            .map(|_| Claimed { half: self })
+        let now = fork_generation();
+        #[cfg(not(Py_GIL_DISABLED))]
+        {
+            // With the GIL, attached threads run one at a time, so a load
+            // and a store claim as surely as a compare-exchange. Acquire:
+            // pairs with the Release in `Claimed::drop`, so this holder sees
+            // everything the previous holder did to the half.
+            if self.in_use.load(Ordering::Acquire) == now {
+                return None;
+            }
+            // Relaxed: nobody can look at the flag before we drop the GIL,
+            // which orders this store for them.
+            self.in_use.store(now, Ordering::Relaxed);
+            Some(Claimed { half: self })
+        }
+        #[cfg(Py_GIL_DISABLED)]
+        {
+            let mut held = self.in_use.load(Ordering::Acquire);
+            loop {
+                if held == now {
+                    return None;
+                }
+                // Acquire: as above.
+                match self.in_use.compare_exchange_weak(
+                    held,
+                    now,
+                    Ordering::Acquire,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => return Some(Claimed { half: self }),
+                    Err(current) => held = current,
+                }
+            }
+        }
     }
+
+    /// The half, without claiming it.
+    ///
+    /// # Safety
+    ///
+    /// No call may be using the half, claimed or not, until the returned
+    /// reference is gone: the queue is at rest (see [`crate::blocking`]), as
+    /// during a GC traversal, where a claimer can only be waiting, detached,
+    /// and detached claimers never touch their half.
+    unsafe fn at_rest(&self) -> &T {
+        // SAFETY: nobody else uses the value now (the caller's contract).
+        unsafe { &*self.value.get() }
+    }
+}
+
+/// The value a claim stores: the process's fork generation (see
+/// [`crate::exclusive`]), which `os.fork()` bumps in every child. Never 0,
+/// the flag's "free".
+#[inline(always)]
+fn fork_generation() -> usize {
+    crate::exclusive::fork_generation() as usize
 }
 
 /// Proof that this call is the half's only user; releases it on drop.
@@ -62,18 +132,22 @@ struct Claimed<'a, T> {
 }
 
 impl<T> Claimed<'_, T> {
-    fn get_mut(&mut self) -> &mut T {
+    /// The half. Take it anew for each use, while attached, and never hold
+    /// it across a wait.
+    #[inline(always)]
+    fn get(&self) -> &T {
         // SAFETY: this `Claimed` is the only one for `half` (see
-        // `Half::claim`), and it is borrowed mutably here, so the returned
-        // reference is the only one to the value until it ends.
-        unsafe { &mut *self.half.value.get() }
+        // `Half::claim`), and `at_rest` is only used while no claimer is in
+        // a call; a shared reference is all the half's methods need.
+        unsafe { &*self.half.value.get() }
     }
 }
 
 impl<T> Drop for Claimed<'_, T> {
+    #[inline(always)]
     fn drop(&mut self) {
         // Release: hands our uses of the half to the next claimer.
-        self.half.in_use.store(false, Ordering::Release);
+        self.half.in_use.store(0, Ordering::Release);
     }
 }
 
@@ -83,13 +157,15 @@ struct SideCounter(AtomicUsize);
 
 impl SideCounter {
     /// Adds `n`. Only the holder of the matching half calls this.
+    #[inline(always)]
     fn add(&self, n: usize) {
         // Relaxed load: we are the only writer. Release store: `qsize` on
         // another thread that reads the new value also sees the older one.
         let now = self.0.load(Ordering::Relaxed);
-        self.0.store(now + n, Ordering::Release);
+        self.0.store(now.wrapping_add(n), Ordering::Release);
     }
 
+    #[inline(always)]
     fn get(&self) -> usize {
         // Acquire: pairs with the Release store in `add`.
         self.0.load(Ordering::Acquire)
@@ -105,125 +181,35 @@ impl SideCounter {
 /// thread calling the same side concurrently gets RuntimeError. The methods
 /// and exceptions otherwise follow queue.Queue, without task_done() and
 /// join().
-#[pyclass(frozen, weakref, module = "ringq", name = "SPSCQueue")]
+#[pyclass(frozen, weakref, subclass, module = "ringq", name = "SPSCQueue")]
 pub struct SpscQueue {
     producer: Half<Producer<Item>>,
     consumer: Half<Consumer<Item>>,
-    /// Set by shutdown(); checked by every operation and between the slices
-    /// of every wait, since shutdown() can close the core queue only
-    /// through a half nobody else holds.
+    /// Set by shutdown(); checked by every operation.
     shut_down: AtomicBool,
-    pushed: SideCounter,
-    popped: SideCounter,
+    /// Boxed, as are the other over-aligned parts: CPython's allocator
+    /// aligns the object itself to 16 bytes only.
+    pushed: Box<SideCounter>,
+    popped: Box<SideCounter>,
     maxsize: usize,
+    /// The consumer, when it waits for an item (or for shutdown).
+    not_empty: WaitQueue,
+    /// The producer, when it waits for room (or for shutdown).
+    not_full: WaitQueue,
 }
 
-/// The producing half while claimed.
-struct Tx<'a> {
-    half: &'a mut Producer<Item>,
-    shut_down: &'a AtomicBool,
-    pushed: &'a SideCounter,
+/// The two halves as one queue, for traversal and clearing.
+struct Channel<'a> {
+    producer: &'a Producer<Item>,
+    consumer: &'a Consumer<Item>,
 }
 
-impl Tx<'_> {
-    fn is_shut_down(&self) -> bool {
-        // Acquire: pairs with the Release store in shutdown().
-        self.shut_down.load(Ordering::Acquire)
+impl Batch for Channel<'_> {
+    fn pop_many(&self, out: &mut Vec<Item>, max: usize) -> Result<usize, Closed> {
+        self.consumer.try_pop_many(out, max)
     }
-}
-
-impl PushSide for Tx<'_> {
-    fn try_push(&self, item: Item) -> Result<(), TryPushError<Item>> {
-        if self.is_shut_down() {
-            return Err(TryPushError::Closed(item));
-        }
-        self.half.try_push(item)?;
-        self.pushed.add(1);
-        Ok(())
-    }
-
-    fn push_deadline(&self, item: Item, deadline: Instant) -> Result<(), PushTimeoutError<Item>> {
-        if self.is_shut_down() {
-            return Err(PushTimeoutError::Closed(item));
-        }
-        self.half.push_deadline(item, deadline)?;
-        self.pushed.add(1);
-        Ok(())
-    }
-
-    fn try_push_vec(&self, items: &mut Vec<Item>) -> Result<usize, Closed> {
-        if self.is_shut_down() {
-            return Err(Closed);
-        }
-        let n = self.half.try_push_vec(items)?;
-        self.pushed.add(n);
-        Ok(n)
-    }
-}
-
-/// The consuming half while claimed.
-struct Rx<'a> {
-    half: &'a mut Consumer<Item>,
-    shut_down: &'a AtomicBool,
-    popped: &'a SideCounter,
-}
-
-impl Rx<'_> {
-    /// Whether shutdown() was called. Read *before* looking at the queue:
-    /// an empty queue seen after the flag is really drained, because every
-    /// put that got in before shutdown() is visible by then.
-    fn is_shut_down(&self) -> bool {
-        // Acquire: pairs with the Release store in shutdown().
-        self.shut_down.load(Ordering::Acquire)
-    }
-}
-
-impl PopSide for Rx<'_> {
-    fn try_pop(&self) -> Result<Item, TryPopError> {
-        let closing = self.is_shut_down();
-        match self.half.try_pop() {
-            Ok(item) => {
-                self.popped.add(1);
-                Ok(item)
-            }
-            Err(TryPopError::Empty) if closing => Err(TryPopError::Closed),
-            Err(err) => Err(err),
-        }
-    }
-
-    fn pop_deadline(&self, deadline: Instant) -> Result<Item, PopTimeoutError> {
-        if self.is_shut_down() {
-            return self.try_pop().map_err(|_| PopTimeoutError::Closed);
-        }
-        let item = self.half.pop_deadline(deadline)?;
-        self.popped.add(1);
-        Ok(item)
-    }
-
-    fn try_pop_many(&self, out: &mut Vec<Item>, max: usize) -> Result<usize, Closed> {
-        let closing = self.is_shut_down();
-        let n = self.half.try_pop_many(out, max)?;
-        self.popped.add(n);
-        if n == 0 && closing {
-            return Err(Closed);
-        }
-        Ok(n)
-    }
-
-    fn pop_many_deadline(
-        &self,
-        out: &mut Vec<Item>,
-        max: usize,
-        deadline: Instant,
-    ) -> Result<usize, PopTimeoutError> {
-        if self.is_shut_down() {
-            return self
-                .try_pop_many(out, max)
-                .map_err(|Closed| PopTimeoutError::Closed);
-        }
-        let n = self.half.pop_many_deadline(out, max, Some(deadline))?;
-        self.popped.add(n);
-        Ok(n)
+    fn push_vec(&self, items: &mut Vec<Item>) -> Result<usize, Closed> {
+        self.producer.try_push_vec(items)
     }
 }
 
@@ -246,22 +232,7 @@ impl SpscQueue {
         })
     }
 
-    fn tx<'a>(&'a self, claimed: &'a mut Claimed<'_, Producer<Item>>) -> Tx<'a> {
-        Tx {
-            half: claimed.get_mut(),
-            shut_down: &self.shut_down,
-            pushed: &self.pushed,
-        }
-    }
-
-    fn rx<'a>(&'a self, claimed: &'a mut Claimed<'_, Consumer<Item>>) -> Rx<'a> {
-        Rx {
-            half: claimed.get_mut(),
-            shut_down: &self.shut_down,
-            popped: &self.popped,
-        }
-    }
-
+    #[inline(always)]
     fn is_shut_down(&self) -> bool {
         // Acquire: pairs with the Release store in shutdown().
         self.shut_down.load(Ordering::Acquire)
@@ -279,13 +250,162 @@ impl SpscQueue {
         })
     }
 
+    #[inline(always)]
     fn len(&self) -> usize {
         // Each side counts after its core call returns, so for a moment an
         // item can be counted as popped and not yet as pushed: clamp to
-        // 0..=maxsize. (A usize count of items does not wrap in practice.)
+        // 0..=maxsize.
         let popped = self.popped.get();
         let pushed = self.pushed.get();
         pushed.saturating_sub(popped).min(self.maxsize)
+    }
+
+    /// One attached attempt to push, with the producer claimed.
+    #[inline(always)]
+    fn try_push(&self, producer: &Producer<Item>, item: Item) -> Result<(), TryPushError<Item>> {
+        if self.is_shut_down() {
+            return Err(TryPushError::Closed(item));
+        }
+        producer.try_push(item)?;
+        self.pushed.add(1);
+        self.not_empty.notify_one();
+        Ok(())
+    }
+
+    /// One attached attempt to pop up to `max` items, with the consumer
+    /// claimed: `Ok(0)` when empty, `Err` when shut down and drained.
+    fn try_pop_many(
+        &self,
+        consumer: &Consumer<Item>,
+        out: &mut Vec<Item>,
+        max: usize,
+    ) -> Result<usize, Closed> {
+        // Read *before* looking at the queue: an empty queue seen after the
+        // flag is really drained, because every put that got in before
+        // shutdown() is visible by then.
+        let closing = self.is_shut_down();
+        let n = consumer.try_pop_many(out, max)?;
+        self.popped.add(n);
+        ops::wake(&self.not_full, n);
+        if n == 0 && closing {
+            return Err(Closed);
+        }
+        Ok(n)
+    }
+
+    fn may_have_room(&self) -> bool {
+        self.is_shut_down() || self.len() < self.maxsize
+    }
+
+    fn may_have_item(&self) -> bool {
+        self.is_shut_down() || self.len() > 0
+    }
+}
+
+impl Hot for SpscQueue {
+    #[inline(always)]
+    fn put_fast(&self, item: Item) -> Result<(), Item> {
+        let Some(claimed) = self.producer.claim() else {
+            return Err(item);
+        };
+        self.try_push(claimed.get(), item)
+            .map_err(TryPushError::into_inner)
+    }
+
+    fn put(
+        &self,
+        py: Python<'_>,
+        item: Item,
+        block: bool,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let claimed = self.claim_producer("put")?;
+        if self.is_shut_down() {
+            return Err(errors::shut_down(py));
+        }
+        let deadline = if block {
+            blocking::deadline(timeout)?
+        } else {
+            None
+        };
+        let mut pending = Some(item);
+        let outcome = blocking::wait_until(
+            py,
+            &self.not_full,
+            block,
+            deadline,
+            || {
+                // Only `Done` leaves `pending` empty, and it ends the wait.
+                let Some(item) = pending.take() else {
+                    return Attempt::Done(());
+                };
+                match self.try_push(claimed.get(), item) {
+                    Ok(()) => Attempt::Done(()),
+                    Err(TryPushError::Full(item)) => {
+                        pending = Some(item);
+                        Attempt::NotYet
+                    }
+                    Err(TryPushError::Closed(item)) => {
+                        pending = Some(item);
+                        Attempt::ShutDown
+                    }
+                }
+            },
+            || self.may_have_room(),
+        );
+        drop(claimed);
+        // Released here, attached, if it did not go in.
+        drop(pending);
+        gave_up(py, outcome?, errors::full)
+    }
+
+    #[inline(always)]
+    fn get_fast(&self) -> Option<Item> {
+        let claimed = self.consumer.claim()?;
+        // Not shut down is not checked: an item that is there is returned
+        // either way.
+        let item = claimed.get().try_pop().ok()?;
+        self.popped.add(1);
+        self.not_full.notify_one();
+        Some(item)
+    }
+
+    fn get(
+        &self,
+        py: Python<'_>,
+        block: bool,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Item> {
+        let claimed = self.claim_consumer("get")?;
+        let deadline = self.get_deadline(py, block, timeout)?;
+        let mut out = Vec::with_capacity(1);
+        let outcome = blocking::wait_until(
+            py,
+            &self.not_empty,
+            block,
+            deadline,
+            || match self.try_pop_many(claimed.get(), &mut out, 1) {
+                Ok(0) => Attempt::NotYet,
+                Ok(_) => Attempt::Done(()),
+                Err(Closed) => Attempt::ShutDown,
+            },
+            || self.may_have_item(),
+        )?;
+        drop(claimed);
+        gave_up(py, outcome, errors::empty)?;
+        Ok(out.pop().expect("a successful get took one item"))
+    }
+
+    fn qsize(&self) -> usize {
+        self.len()
+    }
+
+    fn empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn full(&self) -> bool {
+        self.len() >= self.maxsize
     }
 }
 
@@ -311,9 +431,11 @@ impl SpscQueue {
             producer: Half::new(producer),
             consumer: Half::new(consumer),
             shut_down: AtomicBool::new(false),
-            pushed: SideCounter(AtomicUsize::new(0)),
-            popped: SideCounter(AtomicUsize::new(0)),
+            pushed: Box::new(SideCounter(AtomicUsize::new(0))),
+            popped: Box::new(SideCounter(AtomicUsize::new(0))),
             maxsize: capacity,
+            not_empty: WaitQueue::new(),
+            not_full: WaitQueue::new(),
         })
     }
 
@@ -340,80 +462,6 @@ impl SpscQueue {
         self.is_shut_down()
     }
 
-    /// Return the approximate size of the queue (not reliable!).
-    fn qsize(&self) -> usize {
-        self.len()
-    }
-
-    /// Return True if the queue is empty, False otherwise (not reliable!).
-    fn empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Return True if the queue is full, False otherwise (not reliable!).
-    fn full(&self) -> bool {
-        self.len() >= self.maxsize
-    }
-
-    /// Put an item into the queue; see queue.Queue.put().
-    ///
-    /// Raises RuntimeError if another thread is in put() or put_many() at
-    /// the same time, ShutDown if the queue has been shut down.
-    #[pyo3(
-        signature = (item, block = Block(true), timeout = None),
-        text_signature = "($self, item, block=True, timeout=None)"
-    )]
-    fn put(
-        &self,
-        py: Python<'_>,
-        item: Bound<'_, PyAny>,
-        block: Block,
-        timeout: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<()> {
-        let Block(block) = block;
-        let mut claimed = self.claim_producer("put")?;
-        if self.is_shut_down() {
-            return Err(errors::shut_down(py));
-        }
-        let deadline = if block {
-            blocking::deadline(timeout)?
-        } else {
-            None
-        };
-        ops::put(py, self.tx(&mut claimed), item.unbind(), block, deadline)
-    }
-
-    /// Put an item into the queue without blocking; see put().
-    fn put_nowait(&self, py: Python<'_>, item: Bound<'_, PyAny>) -> PyResult<()> {
-        self.put(py, item, Block(false), None)
-    }
-
-    /// Remove and return an item from the queue; see queue.Queue.get().
-    ///
-    /// Raises RuntimeError if another thread is in get() or get_many() at
-    /// the same time, ShutDown if the queue has been shut down and is
-    /// empty.
-    #[pyo3(
-        signature = (block = Block(true), timeout = None),
-        text_signature = "($self, block=True, timeout=None)"
-    )]
-    fn get(
-        &self,
-        py: Python<'_>,
-        block: Block,
-        timeout: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
-        let Block(block) = block;
-        let mut claimed = self.claim_consumer("get")?;
-        let deadline = self.get_deadline(py, block, timeout)?;
-        ops::get(py, self.rx(&mut claimed), block, deadline)
-    }
-
-    /// Remove and return an item from the queue without blocking; see get().
-    fn get_nowait(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.get(py, Block(false), None)
-    }
-
     /// Remove and return up to max_items items as a list, in queue order.
     ///
     /// Takes whatever is available at once, up to max_items. When nothing
@@ -432,28 +480,94 @@ impl SpscQueue {
     ) -> PyResult<Bound<'py, PyList>> {
         let Block(block) = block;
         let max = batch_size(max_items)?;
-        let mut claimed = self.claim_consumer("get_many")?;
+        let claimed = self.claim_consumer("get_many")?;
         let deadline = self.get_deadline(py, block, timeout)?;
-        let items = ops::get_many(py, self.rx(&mut claimed), max, block, deadline)?;
+        let mut out = Vec::with_capacity(max.min(1024));
+        let outcome = blocking::wait_until(
+            py,
+            &self.not_empty,
+            block,
+            deadline,
+            || match self.try_pop_many(claimed.get(), &mut out, max) {
+                Ok(0) => Attempt::NotYet,
+                Ok(_) => Attempt::Done(()),
+                Err(Closed) => Attempt::ShutDown,
+            },
+            || self.may_have_item(),
+        )?;
         drop(claimed);
-        PyList::new(py, items)
+        gave_up(py, outcome, errors::empty)?;
+        PyList::new(py, out)
     }
 
-    /// Put every item of an iterable into the queue, in order, in batches,
-    /// blocking as needed until all are in.
+    /// Put every item of an iterable into the queue, in order, in batches.
     ///
-    /// Raises ShutDown if the queue is (or gets) shut down; the items put
-    /// before that stay in the queue.
-    fn put_many(&self, py: Python<'_>, items: &Bound<'_, PyAny>) -> PyResult<()> {
+    /// 'block' and 'timeout' work as in put(), for the whole call: it waits
+    /// for room as needed, and raises Full if 'block' is false and an item
+    /// finds no room, or if 'timeout' passes first.
+    ///
+    /// Raises ShutDown if the queue is (or gets) shut down. On any error
+    /// the items put before it stay in the queue; the items taken from the
+    /// iterable and not put are dropped.
+    #[pyo3(
+        signature = (items, block = Block(true), timeout = None),
+        text_signature = "($self, items, block=True, timeout=None)"
+    )]
+    fn put_many(
+        &self,
+        py: Python<'_>,
+        items: &Bound<'_, PyAny>,
+        block: Block,
+        timeout: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let Block(block) = block;
         if self.is_shut_down() {
             return Err(errors::shut_down(py));
         }
+        let deadline = if block {
+            blocking::deadline(timeout)?
+        } else {
+            None
+        };
         // Iterating may run Python code (a generator) that uses this queue,
         // so the producer is claimed per batch, not across the iteration.
         ops::for_each_chunk(items, |chunk| {
-            let mut claimed = self.claim_producer("put_many")?;
-            ops::put_vec(py, &mut self.tx(&mut claimed), chunk, &mut 0)
+            let claimed = self.claim_producer("put_many")?;
+            let outcome = blocking::wait_until(
+                py,
+                &self.not_full,
+                block,
+                deadline,
+                || {
+                    if self.is_shut_down() {
+                        return Attempt::ShutDown;
+                    }
+                    match claimed.get().try_push_vec(chunk) {
+                        Ok(n) => {
+                            self.pushed.add(n);
+                            ops::wake(&self.not_empty, n);
+                            if chunk.is_empty() {
+                                Attempt::Done(())
+                            } else {
+                                Attempt::NotYet
+                            }
+                        }
+                        Err(Closed) => Attempt::ShutDown,
+                    }
+                },
+                || self.may_have_room(),
+            );
+            drop(claimed);
+            // What did not go in is released here, attached.
+            chunk.clear();
+            gave_up(py, outcome?, errors::full)
         })
+    }
+
+    /// (getters, putters): whether the consumer is parked waiting for an
+    /// item and the producer for room. A diagnostic for tests.
+    fn _waiting(&self) -> (usize, usize) {
+        (self.not_empty.waiting(), self.not_full.waiting())
     }
 
     /// Shut down the queue: put() raises ShutDown from now on, and get()
@@ -461,13 +575,80 @@ impl SpscQueue {
     fn shutdown(&self) {
         // Release: pairs with the Acquire loads in the operations.
         self.shut_down.store(true, Ordering::Release);
-        // Close the core queue through whichever half is free, which wakes
-        // a caller blocked on the other half at once. If both are busy,
-        // their callers see the flag within one wait slice.
-        if let Some(mut producer) = self.producer.claim() {
-            producer.get_mut().close();
-        } else if let Some(mut consumer) = self.consumer.claim() {
-            consumer.get_mut().close();
-        }
+        self.not_empty.notify_all();
+        self.not_full.notify_all();
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // SAFETY: the GC traverses with the queue at rest (see
+        // `crate::blocking`): a caller that holds a half is waiting,
+        // detached, and does not touch it until it re-attaches, which it
+        // can't do before the traversal ends.
+        let channel = unsafe {
+            Channel {
+                producer: self.producer.at_rest(),
+                consumer: self.consumer.at_rest(),
+            }
+        };
+        backing::visit_at_rest(&channel, |item| visit.call(item))
+    }
+
+    fn __clear__(&self) {
+        // The GC clears only unreachable queues, so no call holds a half.
+        let (Some(producer), Some(consumer)) = (self.producer.claim(), self.consumer.claim())
+        else {
+            return;
+        };
+        let mut items = Vec::new();
+        backing::take_all(
+            &Channel {
+                producer: producer.get(),
+                consumer: consumer.get(),
+            },
+            &mut items,
+        );
+        self.popped.add(items.len());
+        drop((producer, consumer));
+        // Released after the queue let go of them.
+        drop(items);
     }
 }
+
+/// The docstrings of the methods [`crate::fastcall`] installs on
+/// `SPSCQueue`.
+pub(crate) const METHOD_DOCS: MethodDocs = MethodDocs {
+    put: Doc(c"put($self, /, item, block=True, timeout=None)
+--
+
+Put an item into the queue; see queue.Queue.put().
+
+Raises RuntimeError if another thread is in put() or put_many() at
+the same time, ShutDown if the queue has been shut down."),
+    put_nowait: Doc(c"put_nowait($self, /, item)
+--
+
+Put an item into the queue without blocking; see put()."),
+    get: Doc(c"get($self, /, block=True, timeout=None)
+--
+
+Remove and return an item from the queue; see queue.Queue.get().
+
+Raises RuntimeError if another thread is in get() or get_many() at
+the same time, ShutDown if the queue has been shut down and is empty."),
+    get_nowait: Doc(c"get_nowait($self, /)
+--
+
+Remove and return an item from the queue without blocking; see get()."),
+    qsize: Doc(c"qsize($self, /)
+--
+
+Return the approximate size of the queue (not reliable!)."),
+    empty: Doc(c"empty($self, /)
+--
+
+Return True if the queue is empty, False otherwise (not reliable!)."),
+    full: Doc(c"full($self, /)
+--
+
+Return True if the queue is full, False otherwise (not reliable!)."),
+};

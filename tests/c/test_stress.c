@@ -6,10 +6,14 @@
  * consumers drain it until they see RINGQ_ERR_CLOSED. The queues are small so
  * that full and empty are hit all the time.
  *
+ * Every call also leaves errno as it found it, including the timed calls
+ * that park and time out.
+ *
  * Sizes stay small because valgrind runs one thread at a time; pass a number
  * of items per producer as the first argument for a longer run. */
 #include <ringq.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -43,42 +47,71 @@ typedef struct {
     void *q;
 } queue;
 
+/* A value no system call sets errno to: every ringq call must leave it. */
+#define ERRNO_SENTINEL 12345
+
+static void check_errno(const char *what) {
+    if (errno != ERRNO_SENTINEL) FAIL("%s changed errno to %d (%s)", what, errno, strerror(errno));
+}
+
 static ringq_result q_push(queue *q, void *item, unsigned mode) {
+    ringq_result r;
+    errno = ERRNO_SENTINEL;
     switch (q->kind) {
     case SPSC:
-        return mode == 0 ? ringq_spsc_push(q->q, item) : ringq_spsc_push_timeout(q->q, item, TIMEOUT_NS);
+        r = mode == 0 ? ringq_spsc_push(q->q, item) : ringq_spsc_push_timeout(q->q, item, TIMEOUT_NS);
+        break;
     case BOUNDED:
-        return mode == 0 ? ringq_bounded_push(q->q, item) : ringq_bounded_push_timeout(q->q, item, TIMEOUT_NS);
+        r = mode == 0 ? ringq_bounded_push(q->q, item) : ringq_bounded_push_timeout(q->q, item, TIMEOUT_NS);
+        break;
     default:
-        return mode == 0 ? ringq_unbounded_push(q->q, item) : ringq_unbounded_push_timeout(q->q, item, TIMEOUT_NS);
+        r = mode == 0 ? ringq_unbounded_push(q->q, item) : ringq_unbounded_push_timeout(q->q, item, TIMEOUT_NS);
+        break;
     }
+    check_errno("push");
+    return r;
 }
 
 static ringq_result q_try_push_many(queue *q, void *const *items, size_t n, size_t *pushed) {
+    ringq_result r;
+    errno = ERRNO_SENTINEL;
     switch (q->kind) {
-    case SPSC: return ringq_spsc_try_push_many(q->q, items, n, pushed);
-    case BOUNDED: return ringq_bounded_try_push_many(q->q, items, n, pushed);
-    default: return ringq_unbounded_try_push_many(q->q, items, n, pushed);
+    case SPSC: r = ringq_spsc_try_push_many(q->q, items, n, pushed); break;
+    case BOUNDED: r = ringq_bounded_try_push_many(q->q, items, n, pushed); break;
+    default: r = ringq_unbounded_try_push_many(q->q, items, n, pushed); break;
     }
+    check_errno("try_push_many");
+    return r;
 }
 
 static ringq_result q_pop(queue *q, void **out, unsigned mode) {
+    ringq_result r;
+    errno = ERRNO_SENTINEL;
     switch (q->kind) {
     case SPSC:
-        return mode == 0 ? ringq_spsc_pop(q->q, out) : ringq_spsc_pop_timeout(q->q, out, TIMEOUT_NS);
+        r = mode == 0 ? ringq_spsc_pop(q->q, out) : ringq_spsc_pop_timeout(q->q, out, TIMEOUT_NS);
+        break;
     case BOUNDED:
-        return mode == 0 ? ringq_bounded_pop(q->q, out) : ringq_bounded_pop_timeout(q->q, out, TIMEOUT_NS);
+        r = mode == 0 ? ringq_bounded_pop(q->q, out) : ringq_bounded_pop_timeout(q->q, out, TIMEOUT_NS);
+        break;
     default:
-        return mode == 0 ? ringq_unbounded_pop(q->q, out) : ringq_unbounded_pop_timeout(q->q, out, TIMEOUT_NS);
+        r = mode == 0 ? ringq_unbounded_pop(q->q, out) : ringq_unbounded_pop_timeout(q->q, out, TIMEOUT_NS);
+        break;
     }
+    check_errno("pop");
+    return r;
 }
 
 static ringq_result q_try_pop_many(queue *q, void **out, size_t max, size_t *popped) {
+    ringq_result r;
+    errno = ERRNO_SENTINEL;
     switch (q->kind) {
-    case SPSC: return ringq_spsc_try_pop_many(q->q, out, max, popped);
-    case BOUNDED: return ringq_bounded_try_pop_many(q->q, out, max, popped);
-    default: return ringq_unbounded_try_pop_many(q->q, out, max, popped);
+    case SPSC: r = ringq_spsc_try_pop_many(q->q, out, max, popped); break;
+    case BOUNDED: r = ringq_bounded_try_pop_many(q->q, out, max, popped); break;
+    default: r = ringq_unbounded_try_pop_many(q->q, out, max, popped); break;
     }
+    check_errno("try_pop_many");
+    return r;
 }
 
 typedef struct {

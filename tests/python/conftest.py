@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import sys
 import threading
+import time
 from types import ModuleType
 from typing import Any, Callable
 
@@ -57,8 +58,21 @@ def run_threads(targets: list[Callable[[], Any]], timeout: float = 120.0) -> Non
         raise errors[0]
 
 
+def wait_until_parked(q: Any, getters: int = 0, putters: int = 0, timeout: float = 60.0) -> None:
+    """Returns once exactly `getters` threads are parked waiting for an item
+    and `putters` for room in ringq queue `q` (its `_waiting()` count), so a
+    wake-up test knows the waiter really sleeps before it acts. A standard
+    library queue has no such count: then it returns at once."""
+    if type(q).__module__ == "queue":
+        return
+    deadline = time.monotonic() + timeout
+    while q._waiting() != (getters, putters):
+        assert time.monotonic() < deadline, f"waiters never parked: {q._waiting()} != {(getters, putters)}"
+        time.sleep(0.001)
+
+
 def shutdown_exc(mod: ModuleType) -> type[BaseException]:
     return mod.ShutDown  # type: ignore[no-any-return]
 
 
-__all__ = ["STDLIB_HAS_SHUTDOWN", "run_threads", "shutdown_exc", "sys"]
+__all__ = ["STDLIB_HAS_SHUTDOWN", "run_threads", "shutdown_exc", "sys", "wait_until_parked"]

@@ -193,3 +193,56 @@ def test_task_done_count() -> None:
             q.task_done(bad)
     q.task_done(3)
     q.join()
+
+
+@pytest.mark.parametrize("kind", ["Queue", "SPSCQueue"])
+def test_put_many_without_blocking_puts_what_fits(kind: str) -> None:
+    q: Any = ringq.Queue(3) if kind == "Queue" else ringq.SPSCQueue(3)
+    q.put(0)
+    with pytest.raises(ringq.Full):
+        q.put_many([1, 2, 3, 4], block=False)
+    # What fitted stays, in order; the rest were not put.
+    assert q.get_many(10) == [0, 1, 2]
+    if kind == "Queue":
+        assert q.unfinished_tasks == 3
+    # 'block' is read for its truth value, as put() reads it.
+    q.put_many([5, 6, 7])
+    with pytest.raises(ringq.Full):
+        q.put_many([8], "")
+    with pytest.raises(ringq.Full):
+        q.put_many(iter([8]), 0)
+    assert q.get_many(10) == [5, 6, 7]
+
+
+@pytest.mark.parametrize("kind", ["Queue", "SPSCQueue"])
+def test_put_many_timeout(kind: str) -> None:
+    q: Any = ringq.Queue(2) if kind == "Queue" else ringq.SPSCQueue(2)
+    with pytest.raises(ringq.Full):
+        q.put_many(range(5), timeout=0.02)
+    assert q.get_many(10) == [0, 1]
+    with pytest.raises(ValueError):
+        q.put_many([1], timeout=-1)
+    with pytest.raises(TypeError):
+        q.put_many([1], timeout="soon")
+    # The timeout is ignored when not blocking, as in put().
+    q.put_many([1], block=False, timeout=-1)
+    # The deadline is for the whole call: it finishes within it when a
+    # consumer makes room in time.
+    got: list[int] = []
+
+    def consumer() -> None:
+        while len(got) < 50:
+            got.extend(q.get_many(8, timeout=60))
+
+    t = threading.Thread(target=consumer)
+    t.start()
+    q.put_many(range(2, 51), timeout=60)
+    t.join()
+    assert got == list(range(1, 51))
+
+
+def test_put_many_on_unbounded_queues_ignores_block_and_timeout() -> None:
+    for q in (ringq.Queue(), ringq.SimpleQueue()):
+        q.put_many(range(3000), block=False, timeout=-1)
+        q.put_many(range(3), False, "ignored")
+        assert q.qsize() == 3003

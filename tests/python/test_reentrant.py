@@ -41,15 +41,31 @@ def test_put_from_del_of_an_item_leaving_the_queue() -> None:
     assert q.get_nowait() == "from __del__"
 
 
-def test_put_from_del_while_putting() -> None:
-    """The put's own argument dies inside put() (the caller held the only
-    other reference, a temporary) and its __del__ puts into the queue."""
-    q = ringq.SimpleQueue()
-    for i in range(100):
-        q.put(PutsOnDeath(q, i))
-    while q.qsize():
-        q.get()  # each released item puts its payload; payloads are ints
-    assert q.empty()
+@pytest.mark.parametrize("make", [ringq.SimpleQueue, ringq.Queue, lambda: ringq.Queue(8)], ids=["SimpleQueue", "Queue", "Queue-8"])
+def test_put_from_del_while_putting(make: Any) -> None:
+    """A __del__ runs inside put() and puts into the same queue.
+
+    put() reads its 'block' argument for its truth value, which runs the
+    argument's __bool__; that drops the last reference to an object whose
+    __del__ puts. Both puts land, and the __del__ ran before the outer put
+    returned.
+    """
+    q = make()
+    events: list[str] = []
+    doomed = [PutsOnDeath(q, "from __del__")]
+
+    class DropsOnBool:
+        def __bool__(self) -> bool:
+            events.append("bool")
+            doomed.clear()  # the last reference: __del__ runs right here
+            events.append("dropped")
+            return True
+
+    q.put("outer", DropsOnBool())
+    events.append("returned")
+    assert events == ["bool", "dropped", "returned"]
+    assert sorted(q.get_many(10, block=False)) == ["from __del__", "outer"]
+    assert not doomed
 
 
 def test_put_from_weakref_callback_during_gc() -> None:

@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 
 import ringq
-from conftest import STDLIB_HAS_SHUTDOWN, run_threads
+from conftest import STDLIB_HAS_SHUTDOWN, run_threads, wait_until_parked
 
 
 def test_shutdown_class() -> None:
@@ -84,6 +84,7 @@ def test_shutdown_wakes_blocked_getters(shutdown_mod: ModuleType) -> None:
     for t in threads:
         t.start()
     started.wait()
+    wait_until_parked(q, getters=4)  # the wake-up must find them asleep
     q.shutdown()
     for t in threads:
         t.join(60)
@@ -107,6 +108,7 @@ def test_shutdown_wakes_blocked_putters(shutdown_mod: ModuleType) -> None:
     for t in threads:
         t.start()
     started.wait()
+    wait_until_parked(q, putters=2)  # the wake-up must find them asleep
     q.shutdown()
     for t in threads:
         t.join(60)

@@ -4,11 +4,11 @@ a data race) for a second thread on the same side."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 import ringq
+from conftest import wait_until_parked
 
 
 def test_basics() -> None:
@@ -65,59 +65,35 @@ def test_one_producer_one_consumer_in_order() -> None:
 
 def test_second_consumer_gets_runtime_error() -> None:
     q = ringq.SPSCQueue(2)
-    blocked = threading.Event()
     result: list[object] = []
-
-    def first_consumer() -> None:
-        blocked.set()
-        while True:
-            try:
-                result.append(q.get(timeout=60))  # waits, holding the consumer side
-                return
-            except RuntimeError:
-                continue  # the main thread's probe held the side just then
-
-    t = threading.Thread(target=first_consumer)
-    t.start()
-    blocked.wait()
-    # The first consumer may not have claimed the side yet; retry until the
-    # second get is refused, which it must be while the first one waits.
+    first = threading.Thread(target=lambda: result.append(q.get(timeout=60)))
+    first.start()
+    # Parked in get(), the first consumer holds the consumer side until an
+    # item comes, so a second get now must be refused.
+    wait_until_parked(q, getters=1)
     with pytest.raises(RuntimeError, match="one consumer thread at a time"):
-        while True:
-            try:
-                q.get(timeout=0.001)
-            except ringq.Empty:
-                time.sleep(0.01)  # pacing only: leave the side free most of the time
+        q.get(timeout=0.001)
+    with pytest.raises(RuntimeError, match="one consumer thread at a time"):
+        q.get_many(4, block=False)
     q.put("for the first")
-    t.join()
+    first.join(60)
     assert result == ["for the first"]
 
 
 def test_second_producer_gets_runtime_error() -> None:
     q = ringq.SPSCQueue(1)
     q.put(0)
-    blocked = threading.Event()
-
-    def first_producer() -> None:
-        blocked.set()
-        while True:
-            try:
-                q.put(1, timeout=60)  # waits for room, holding the producer side
-                return
-            except RuntimeError:
-                continue  # the main thread's probe held the side just then
-
-    t = threading.Thread(target=first_producer)
-    t.start()
-    blocked.wait()
+    first = threading.Thread(target=q.put, args=(1, True, 60))
+    first.start()
+    # Parked in put(), the first producer holds the producer side until
+    # there is room, so a second put now must be refused.
+    wait_until_parked(q, putters=1)
     with pytest.raises(RuntimeError, match="one producer thread at a time"):
-        while True:
-            try:
-                q.put(2, timeout=0.001)
-            except ringq.Full:
-                time.sleep(0.01)  # pacing only: leave the side free most of the time
+        q.put(2, timeout=0.001)
+    with pytest.raises(RuntimeError, match="one producer thread at a time"):
+        q.put_many([2])
     assert q.get() == 0
-    t.join()
+    first.join(60)
     assert q.get() == 1
 
 
@@ -127,7 +103,8 @@ def test_many_threads_misusing_it_never_corrupt() -> None:
     q = ringq.SPSCQueue(16)
     accepted: list[list[int]] = [[] for _ in range(4)]
     received: list[list[int]] = [[] for _ in range(4)]
-    refused = [0]
+    # Calls refused because another thread was using the same side.
+    refused = {"put": 0, "get": 0}
     stop = threading.Event()
 
     def producer(p: int) -> None:
@@ -136,14 +113,18 @@ def test_many_threads_misusing_it_never_corrupt() -> None:
             try:
                 q.put(item, timeout=0.05)
                 accepted[p].append(item)
-            except (RuntimeError, ringq.Full):
-                refused[0] += 1
+            except RuntimeError:
+                refused["put"] += 1
+            except ringq.Full:
+                pass
 
     def consumer(c: int) -> None:
         while not stop.is_set() or not q.empty():
             try:
                 received[c].append(q.get(timeout=0.01))
-            except (RuntimeError, ringq.Empty):
+            except RuntimeError:
+                refused["get"] += 1
+            except ringq.Empty:
                 pass
 
     producers = [threading.Thread(target=producer, args=(p,)) for p in range(4)]
@@ -158,6 +139,9 @@ def test_many_threads_misusing_it_never_corrupt() -> None:
     leftover = q.get_many(100, block=False) if not q.empty() else []
     got = sorted([x for r in received for x in r] + leftover)
     assert got == sorted(x for a in accepted for x in a)
+    # The misuse happened: each side turned callers away (a consumer waits
+    # holding its side, and so does a producer that finds the queue full).
+    assert refused["get"] > 0 and refused["put"] > 0, refused
 
 
 def test_shutdown_wakes_blocked_get() -> None:
@@ -175,6 +159,7 @@ def test_shutdown_wakes_blocked_get() -> None:
     t = threading.Thread(target=consumer)
     t.start()
     started.wait()
+    wait_until_parked(q, getters=1)  # the wake-up must find it asleep
     q.shutdown()
     t.join(60)
     assert len(raised) == 1 and q.is_shutdown
@@ -196,6 +181,7 @@ def test_shutdown_wakes_blocked_put() -> None:
     t = threading.Thread(target=producer)
     t.start()
     started.wait()
+    wait_until_parked(q, putters=1)  # the wake-up must find it asleep
     q.shutdown()
     t.join(60)
     assert len(raised) == 1

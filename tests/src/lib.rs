@@ -950,3 +950,10 @@ pub fn traffic_limit() -> Duration {
 
 /// The hang limit for threads that should wake promptly (on close).
 pub const WAKE_LIMIT: Duration = Duration::from_secs(60);
+
+/// The Rust examples in the project README, compiled and run as doctests.
+/// They live here, not in the core crate, because the published crate does
+/// not carry the project README.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ProjectReadmeExamples;
