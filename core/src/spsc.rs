@@ -4,10 +4,14 @@
 //!
 //! The design of rigtorp's `SPSCQueue` and of rtrb. `head` (next position to
 //! pop) is written only by the [`Consumer`], `tail` (next position to push)
-//! only by the [`Producer`]; they sit on separate cache lines. Positions count
-//! up forever (wrapping), so `tail - head` is the length; each half also keeps
-//! its own slot index, which it wraps at `capacity` with a compare instead of
-//! a division, so any capacity works.
+//! only by the [`Producer`]; they sit on separate cache lines. As in rtrb,
+//! positions count modulo `2 * capacity`: twice the capacity, so that a full
+//! ring (`tail` a capacity ahead of `head`) and an empty one (`tail ==
+//! head`) differ, and the slot of a position is the position itself or that
+//! less the capacity. Any capacity works, with no division. (Keeping a slot
+//! index beside positions that count up forever does the same work, but a
+//! half that reloads its own index from memory on every operation measured
+//! several times slower once the two halves ran on different cores.)
 //!
 //! Each half caches the other's position. The producer only reloads `head`
 //! when its cached copy says the ring is full, the consumer only reloads
@@ -55,7 +59,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::mem::{self, MaybeUninit};
-use std::ptr;
+use std::ptr::{self, NonNull};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -75,10 +79,6 @@ struct Shared<T> {
     /// Next position to push; written only by the producer.
     tail: CachePadded<AtomicUsize>,
     closed: AtomicBool,
-    /// The slot index of `head`, left here by the consumer when it is
-    /// dropped, for our own drop. Positions wrap at `2^usize::BITS`, which a
-    /// capacity need not divide, so `head % capacity` is not that index.
-    head_index: AtomicUsize,
     slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
     readers: CachePadded<WaitQueue>,
     writers: CachePadded<WaitQueue>,
@@ -91,9 +91,60 @@ unsafe impl<T: Send> Send for Shared<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for Shared<T> {}
 
+/// Position arithmetic for a ring of `cap` slots: positions run from 0 to
+/// `2 * cap - 1` and then start again at 0.
+#[derive(Clone, Copy, Debug)]
+struct Ring {
+    cap: usize,
+}
+
+impl Ring {
+    /// How many positions `to` is ahead of `from`: at most `cap` for the
+    /// positions of one ring.
+    #[inline(always)]
+    fn distance(self, from: usize, to: usize) -> usize {
+        if from <= to {
+            to - from
+        } else {
+            2 * self.cap - from + to
+        }
+    }
+
+    /// The slot of position `pos`.
+    #[inline(always)]
+    fn index(self, pos: usize) -> usize {
+        if pos < self.cap {
+            pos
+        } else {
+            pos - self.cap
+        }
+    }
+
+    /// The position `n <= cap` after `pos`.
+    #[inline(always)]
+    fn advance(self, pos: usize, n: usize) -> usize {
+        if n == 1 {
+            // The common case, in fewer instructions: `pos + 1 <= 2 * cap`.
+            return if pos + 1 == 2 * self.cap { 0 } else { pos + 1 };
+        }
+        // Written so that nothing overflows, whatever the capacity.
+        if pos >= 2 * self.cap - n {
+            pos - (2 * self.cap - n)
+        } else {
+            pos + n
+        }
+    }
+}
+
 impl<T> Shared<T> {
     fn capacity(&self) -> usize {
         self.slots.len()
+    }
+
+    fn ring(&self) -> Ring {
+        Ring {
+            cap: self.capacity(),
+        }
     }
 
     fn close(&self) -> bool {
@@ -113,11 +164,11 @@ impl<T> Shared<T> {
     }
 
     fn len(&self) -> usize {
-        // Acquire on both: `head` first, so `tail`, which only grows and
-        // never passes `head + capacity` for long, is at least as new.
+        // Acquire on both: `head` first, so `tail`, which is never behind
+        // `head`, is at least as new.
         let head = self.head.load(Ordering::Acquire);
         let tail = self.tail.load(Ordering::Acquire);
-        tail.wrapping_sub(head).min(self.capacity())
+        self.ring().distance(head, tail)
     }
 }
 
@@ -130,9 +181,10 @@ impl<T> Drop for Shared<T> {
         // `Arc` ordered their last accesses before this drop).
         let head = self.head.load(Ordering::Relaxed);
         let tail = self.tail.load(Ordering::Relaxed);
-        let mut index = self.head_index.load(Ordering::Relaxed);
+        let ring = self.ring();
         let cap = self.capacity();
-        for _ in 0..tail.wrapping_sub(head) {
+        let mut index = ring.index(head);
+        for _ in 0..ring.distance(head, tail) {
             // SAFETY: the slots from `head` to `tail` hold initialised items
             // nobody else can reach. If one item's drop panics the rest leak,
             // which is safe.
@@ -159,48 +211,54 @@ impl<T> Drop for Shared<T> {
 /// # drop(rx);
 /// ```
 pub fn channel<T>(capacity: usize) -> Result<(Producer<T>, Consumer<T>), CapacityError> {
-    with_start(capacity, 0)
+    with_start(capacity, |_| 0)
 }
 
 /// Like [`channel`], but with positions starting `pushes_before_wrap`
-/// pushes below the point where they wrap around, as if that many short of
-/// `2^usize::BITS` items had already passed through. For tests only.
+/// pushes below the point where they wrap around (`2 * capacity`, see the
+/// module docs). For tests only.
 #[cfg(feature = "__near_wrap")]
 #[doc(hidden)]
 pub fn channel_near_wrap<T>(
     capacity: usize,
     pushes_before_wrap: usize,
 ) -> Result<(Producer<T>, Consumer<T>), CapacityError> {
-    with_start(capacity, 0usize.wrapping_sub(pushes_before_wrap))
+    with_start(capacity, |wrap| (wrap - pushes_before_wrap % wrap) % wrap)
 }
 
-/// A queue whose positions start at `start`, with the slot index a queue
-/// that started at 0 would have there.
+/// A queue whose positions start at `start(2 * capacity)`.
 fn with_start<T>(
     capacity: usize,
-    start: usize,
+    start: impl FnOnce(usize) -> usize,
 ) -> Result<(Producer<T>, Consumer<T>), CapacityError> {
+    // Positions run up to twice the capacity.
+    let wrap = capacity.checked_mul(2).ok_or(CapacityError::TooLarge {
+        requested: capacity,
+    })?;
     let slots = cells(capacity)?;
-    let index = start % capacity;
+    let start = start(wrap);
     let shared = Arc::new(Shared {
         head: CachePadded::new(AtomicUsize::new(start)),
         tail: CachePadded::new(AtomicUsize::new(start)),
         closed: AtomicBool::new(false),
-        head_index: AtomicUsize::new(index),
         slots,
         readers: CachePadded::new(WaitQueue::new()),
         writers: CachePadded::new(WaitQueue::new()),
     });
+    let buffer = NonNull::from(&shared.slots[..]).cast();
+    let ring = Ring { cap: capacity };
     let producer = Producer {
         shared: Arc::clone(&shared),
+        slots: buffer,
+        ring,
         tail: Cell::new(start),
-        index: Cell::new(index),
-        cached_head: Cell::new(start),
+        limit: Cell::new(ring.advance(start, capacity)),
     };
     let consumer = Consumer {
         shared,
+        slots: buffer,
+        ring,
         head: Cell::new(start),
-        index: Cell::new(index),
         cached_tail: Cell::new(start),
     };
     Ok((producer, consumer))
@@ -208,7 +266,7 @@ fn with_start<T>(
 
 /// Allocates the ring's cells, empty. Nothing is written per cell (outside
 /// loom), so creating a queue takes constant time whatever its capacity,
-/// which for zero-sized items may be anything up to `usize::MAX`.
+/// which for zero-sized items may be anything up to `usize::MAX / 2`.
 fn cells<T>(capacity: usize) -> Result<Box<[UnsafeCell<MaybeUninit<T>>]>, CapacityError> {
     if PLAIN_MEMORY {
         let cells = buffer::uninit(capacity)?;
@@ -237,12 +295,16 @@ fn cells<T>(capacity: usize) -> Result<Box<[UnsafeCell<MaybeUninit<T>>]>, Capaci
 /// ```
 pub struct Producer<T> {
     shared: Arc<Shared<T>>,
+    /// `shared.slots`, which lives as long as `shared`, and its length: read
+    /// on every push, so kept here rather than behind the `Arc`.
+    slots: NonNull<UnsafeCell<MaybeUninit<T>>>,
+    ring: Ring,
     /// Our own copy of `shared.tail`, which only we write.
     tail: Cell<usize>,
-    /// `tail` modulo capacity, kept without dividing.
-    index: Cell<usize>,
-    /// The consumer's `head` as last seen; never ahead of the real one.
-    cached_head: Cell<usize>,
+    /// How far we may push without looking at `head`: the consumer's
+    /// `head` as last seen (never ahead of the real one) plus the capacity.
+    /// `tail == limit` means the ring may be full.
+    limit: Cell<usize>,
 }
 
 /// The popping half of an SPSC queue. `Send`, neither `Sync` nor `Clone`:
@@ -259,10 +321,11 @@ pub struct Producer<T> {
 /// ```
 pub struct Consumer<T> {
     shared: Arc<Shared<T>>,
+    /// `shared.slots` and its length, as in [`Producer`].
+    slots: NonNull<UnsafeCell<MaybeUninit<T>>>,
+    ring: Ring,
     /// Our own copy of `shared.head`, which only we write.
     head: Cell<usize>,
-    /// `head` modulo capacity, kept without dividing.
-    index: Cell<usize>,
     /// The producer's `tail` as last seen; never ahead of the real one.
     cached_tail: Cell<usize>,
 }
@@ -279,17 +342,24 @@ impl<T> Producer<T> {
     /// seem free.
     #[inline]
     fn free_slots(&self, wanted: usize) -> usize {
-        let cap = self.shared.capacity();
+        let ring = self.ring;
         let tail = self.tail.get();
-        let mut free = cap - tail.wrapping_sub(self.cached_head.get());
+        let mut free = ring.distance(tail, self.limit.get());
         if free < wanted {
             // Acquire: pairs with the consumer's Release store of `head`,
             // made after it finished reading the slots it frees.
             let head = self.shared.head.load(Ordering::Acquire);
-            self.cached_head.set(head);
-            free = cap - tail.wrapping_sub(head);
+            let limit = ring.advance(head, ring.cap);
+            self.limit.set(limit);
+            free = ring.distance(tail, limit);
         }
         free
+    }
+
+    /// Whether a slot is free: one comparison unless the ring looks full.
+    #[inline(always)]
+    fn has_room(&self) -> bool {
+        self.tail.get() != self.limit.get() || self.free_slots(1) > 0
     }
 
     /// Moves `count` items from `src` into the slots after `tail` and
@@ -303,25 +373,33 @@ impl<T> Producer<T> {
     /// up: they are moved.
     #[inline]
     unsafe fn fill_from(&self, count: usize, src: *const T) {
-        let cap = self.shared.capacity();
-        let mut index = self.index.get();
+        if count == 0 {
+            return;
+        }
+        // Everything read before the slots are written: the compiler cannot
+        // tell that those writes leave `self` alone, and would reload it.
+        let shared: &Shared<T> = &self.shared;
+        let ring = self.ring;
+        let tail = self.tail.get();
+        let mut index = ring.index(tail);
         for i in 0..count {
+            // SAFETY: `index < ring.cap`, so this is one of the `shared.slots`,
+            // which live as long as `shared`.
+            let slot = unsafe { &*self.slots.as_ptr().add(index) };
             // SAFETY: the slot is free (the consumer's Release of `head` past
             // it was Acquired in `free_slots`), and only the producer, this
             // thread, writes free slots. The caller gave up the item.
-            self.shared.slots[index]
-                .with_mut(|p| unsafe { ptr::copy_nonoverlapping(src.add(i), p.cast::<T>(), 1) });
-            index = if index + 1 == cap { 0 } else { index + 1 };
+            slot.with_mut(|p| unsafe { ptr::copy_nonoverlapping(src.add(i), p.cast::<T>(), 1) });
+            index = if index + 1 == ring.cap { 0 } else { index + 1 };
         }
-        self.index.set(index);
-        let tail = self.tail.get().wrapping_add(count);
+        let tail = ring.advance(tail, count);
         self.tail.set(tail);
         // Release: publishes the slot writes above to the consumer.
-        self.shared.tail.store(tail, Ordering::Release);
+        shared.tail.store(tail, Ordering::Release);
         if count == 1 {
-            self.shared.readers.notify_one();
+            shared.readers.notify_one();
         } else {
-            self.shared.readers.notify_all();
+            shared.readers.notify_all();
         }
     }
 
@@ -351,7 +429,7 @@ impl<T> Producer<T> {
     #[inline]
     pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
         let open = self.check_open().is_ok();
-        if open && self.free_slots(1) > 0 {
+        if open && self.has_room() {
             // SAFETY: a slot is free, and `value` is forgotten right after
             // its bytes are moved.
             unsafe { self.fill_from(1, &value) };
@@ -390,7 +468,7 @@ impl<T> Producer<T> {
         if self.check_open().is_err() {
             return Err(PushError(value));
         }
-        if self.free_slots(1) == 0 {
+        if !self.has_room() {
             return blocking::push(self, value);
         }
         // SAFETY: as in `try_push`.
@@ -639,16 +717,24 @@ impl<T> Consumer<T> {
     /// `wanted` seem ready.
     #[inline]
     fn ready_items(&self, wanted: usize) -> usize {
+        let ring = self.ring;
         let head = self.head.get();
-        let mut ready = self.cached_tail.get().wrapping_sub(head);
+        let mut ready = ring.distance(head, self.cached_tail.get());
         if ready < wanted {
             // Acquire: pairs with the producer's Release store of `tail`,
             // made after it wrote the slots it publishes.
             let tail = self.shared.tail.load(Ordering::Acquire);
             self.cached_tail.set(tail);
-            ready = tail.wrapping_sub(head);
+            ready = ring.distance(head, tail);
         }
         ready
+    }
+
+    /// Whether an item is ready, as far as the last look at `tail` says: one
+    /// comparison. (`false` only means look again, with `ready_items`.)
+    #[inline(always)]
+    fn has_item(&self) -> bool {
+        self.head.get() != self.cached_tail.get()
     }
 
     /// How many items are ready, or `Closed` if none are and none will come.
@@ -677,27 +763,35 @@ impl<T> Consumer<T> {
     /// has said), and `dst` must be valid for writing `count` items.
     #[inline]
     unsafe fn drain_into(&self, count: usize, dst: *mut T) {
-        let cap = self.shared.capacity();
-        let mut index = self.index.get();
+        if count == 0 {
+            return;
+        }
+        // Everything read before the items are written out, as in
+        // `Producer::fill_from`.
+        let shared: &Shared<T> = &self.shared;
+        let ring = self.ring;
+        let head = self.head.get();
+        let mut index = ring.index(head);
         for i in 0..count {
+            // SAFETY: `index < ring.cap`, so this is one of the `shared.slots`,
+            // which live as long as `shared`.
+            let slot = unsafe { &*self.slots.as_ptr().add(index) };
             // SAFETY: the slot holds an item the producer published (its
             // Release of `tail` was Acquired in `ready_items`), and only the
             // consumer, this thread, reads published slots. The caller
             // vouches for `dst`.
-            self.shared.slots[index]
-                .with(|p| unsafe { ptr::copy_nonoverlapping(p.cast::<T>(), dst.add(i), 1) });
-            index = if index + 1 == cap { 0 } else { index + 1 };
+            slot.with(|p| unsafe { ptr::copy_nonoverlapping(p.cast::<T>(), dst.add(i), 1) });
+            index = if index + 1 == ring.cap { 0 } else { index + 1 };
         }
-        self.index.set(index);
-        let head = self.head.get().wrapping_add(count);
+        let head = ring.advance(head, count);
         self.head.set(head);
         // Release: our reads above complete before the producer, which
         // Acquires `head`, may overwrite these slots.
-        self.shared.head.store(head, Ordering::Release);
+        shared.head.store(head, Ordering::Release);
         if count == 1 {
-            self.shared.writers.notify_one();
+            shared.writers.notify_one();
         } else {
-            self.shared.writers.notify_all();
+            shared.writers.notify_all();
         }
     }
 
@@ -734,6 +828,10 @@ impl<T> Consumer<T> {
     /// ```
     #[inline]
     pub fn try_pop(&self) -> Result<T, TryPopError> {
+        if self.has_item() {
+            // SAFETY: an item is ready.
+            return Ok(unsafe { self.take() });
+        }
         match self.ready_or_closed(1) {
             Ok(0) => Err(TryPopError::Empty),
             // SAFETY: an item is ready.
@@ -757,6 +855,10 @@ impl<T> Consumer<T> {
     /// ```
     pub fn pop(&self) -> Result<T, Closed> {
         // One try here before the blocking path, as in `Producer::push`.
+        if self.has_item() {
+            // SAFETY: an item is ready.
+            return Ok(unsafe { self.take() });
+        }
         match self.ready_or_closed(1) {
             Ok(0) => blocking::pop(self),
             // SAFETY: an item is ready.
@@ -1022,10 +1124,6 @@ impl<T> Drop for Producer<T> {
 
 impl<T> Drop for Consumer<T> {
     fn drop(&mut self) {
-        // Relaxed: read by `Shared::drop`, after the `Arc` has ordered it.
-        self.shared
-            .head_index
-            .store(self.index.get(), Ordering::Relaxed);
         self.shared.close();
     }
 }

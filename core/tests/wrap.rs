@@ -1,10 +1,12 @@
 //! Position counters that wrap around.
 //!
-//! Every queue counts positions in a `usize` that wraps after
-//! `2^usize::BITS` steps: after about four billion items on a 32-bit
-//! target. These tests start the counters a few pushes below their wrap
-//! point (with the test-only `*_near_wrap` constructors) and then run each
-//! operation across it, drop included, checking every item and every drop.
+//! The bounded MPMC and the unbounded queue count positions in a `usize`
+//! that wraps after `2^usize::BITS` steps: after about four billion items on
+//! a 32-bit target. (The SPSC ring counts them modulo twice its capacity, so
+//! it wraps all the time.) These tests start the counters a few pushes below
+//! their wrap point (with the test-only `*_near_wrap` constructors) and then
+//! run each operation across it, drop included, checking every item and
+//! every drop.
 //! The model tests (`model_queues.rs`) run random operation sequences across
 //! the wrap too.
 
@@ -89,9 +91,10 @@ fn fills(cap: usize) -> Vec<usize> {
     v
 }
 
-/// SPSC with `String` items and capacity 1000 (which does not divide
-/// `2^usize::BITS`): items move through the wrap, then two are pushed and the
-/// queue dropped. The dropped items must be exactly the two still inside.
+/// SPSC with `String` items and capacity 1000: items move through the wrap,
+/// then two are pushed and the queue dropped. The dropped items must be
+/// exactly the two still inside. (Written when SPSC positions wrapped at
+/// `2^usize::BITS`, which 1000 does not divide.)
 #[test]
 fn spsc_drop_after_wrap_drops_exactly_the_items_inside() {
     let (tx, rx) = spsc::channel_near_wrap::<String>(1000, sizes(500, 5)).unwrap();
