@@ -2,9 +2,8 @@
 # Each area keeps its own recipes in a fragment next to its code:
 #   core/core.mk     the core's tests on i686 and under Miri
 #   c-api/c-api.mk   the C library, its tests, example, benchmark and install
-#   python/python.mk the project virtualenv, the wheel, its tests and benchmark
-#   packaging/dist.mk release wheels and their tests, the crate's publish and
-#                    MSRV checks (each adds itself to make test)
+#   python/python.mk the project virtualenv, the extension, its tests and benchmark
+#   python/wheels.mk release wheels, tested as users install them
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -22,15 +21,17 @@ LOOM_TARGET_DIR := $(ROOT)/target/loom
 # cargo test where it is not installed.
 RUST_TEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "$(CARGO) nextest run --no-tests=warn" || echo "$(CARGO) test")
 
-.PHONY: help build test bench lint test-rust test-doc test-loom test-stress bench-rust bench-shm clean
+.PHONY: help build test bench lint test-rust test-doc test-loom test-stress test-msrv test-publish \
+	bench-rust bench-shm dist clean
 
 help:
 	@echo "make test    build everything and run every test (Rust, loom, stress, C, Python)"
 	@echo "make bench   build everything and run the benchmarks against the peers"
 	@echo "make install PREFIX=/usr/local   install the C library, header and ringq.pc"
-	@echo "make wheels  manylinux wheels for each CPython 3.9+ and the sdist, in dist/"
+	@echo "make dist    in dist/: manylinux wheels for each CPython 3.9+, the sdist, the C archives"
 	@echo
-	@echo "parts of make test:  lint test-rust test-doc test-loom test-i686 test-miri test-stress test-c test-python"
+	@echo "parts of make test:  lint test-rust test-doc test-loom test-i686 test-miri test-stress"
+	@echo "                     test-msrv test-publish test-c test-python test-wheels"
 	@echo "parts of make bench: bench-rust bench-shm bench-c bench-python"
 
 build: build-rust build-c build-python
@@ -38,7 +39,7 @@ build: build-rust build-c build-python
 build-rust:
 	$(CARGO) build --release
 
-test: lint test-rust test-doc test-loom test-i686 test-miri test-stress test-c test-python
+test: lint test-rust test-doc test-loom test-i686 test-miri test-stress test-msrv test-publish test-c test-python
 	@echo "make test: all suites passed"
 
 bench: bench-rust bench-shm bench-c bench-python
@@ -58,6 +59,19 @@ test-loom:
 
 test-stress:
 	$(RUST_TEST) --release -p ringq-tests
+
+# Each crate users build, checked with the oldest Rust its manifest declares
+# (tests/msrv.sh; rustup installs the toolchain when it is missing).
+test-msrv: python-venv
+	$(ROOT)/tests/msrv.sh $(ROOT) $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/msrv $(PY)
+
+# Packages the crate as crates.io would get it and builds it from the
+# package. --allow-dirty: a work tree with uncommitted changes is checked too.
+test-publish:
+	$(CARGO) publish --dry-run --allow-dirty --quiet -p ringq
+
+# Every release artifact, in dist/.
+dist: wheels dist-c
 
 bench-rust:
 	$(CARGO) bench -p ringq-benches --bench queues
@@ -95,4 +109,4 @@ clean:
 include core/core.mk
 include c-api/c-api.mk
 include python/python.mk
-include packaging/dist.mk
+include python/wheels.mk

@@ -27,47 +27,36 @@ build-python: $(PY_VENV_STAMP)
 	cd $(ROOT)/python && VIRTUAL_ENV=$(PY_VENV) PATH="$(PY_VENV)/bin:$$PATH" \
 		$(PY_VENV)/bin/maturin develop --release --quiet
 
-# Stubs against the compiled module, the example with both queue modules,
-# then the test suite (its summary line comes last).
+# Stubs against the compiled module, the examples with both queue modules
+# (the process pool small, to keep the run short), then the test suite
+# (its summary line comes last).
 test-python: build-python
 	cd $(ROOT) && $(PY) -m mypy.stubtest ringq
 	cd $(ROOT) && $(PY) -m mypy --strict --no-incremental examples/python/thread_pool.py
 	cd $(ROOT) && timeout 300 $(PY) examples/python/thread_pool.py --impl ringq
 	cd $(ROOT) && timeout 300 $(PY) examples/python/thread_pool.py --impl stdlib
+	cd $(ROOT) && $(PY) -m mypy --strict --no-incremental examples/python/process_pool.py
+	cd $(ROOT) && timeout 300 $(PY) examples/python/process_pool.py --impl ringq --tasks 2000
+	cd $(ROOT) && timeout 300 $(PY) examples/python/process_pool.py --impl multiprocessing --tasks 2000
 	cd $(ROOT) && timeout 1200 $(PY) -m pytest -p no:cacheprovider tests/python
 	$(MAKE) --no-print-directory test-cpython-queue
 
 # CPython's own Lib/test/test_queue.py against ringq (see
-# tests/python/cpython/run_test_queue.py), on every CPython from 3.9 up
-# that pyenv lists. The project's interpreter uses the project's build;
-# each other one gets its own wheel, built in its own cargo target dir (so
-# later runs rebuild incrementally) and unpacked under build/cpython/.
-# Without pyenv, only the project's interpreter runs.
-PYENV_ROOT_DIR := $(shell pyenv root 2>/dev/null)
-CPYTHON_VERSIONS := $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.(9|[1-9][0-9])\.[0-9]+$$')
+# tests/python/cpython/run_test_queue.py), on every CPython that gets a
+# release wheel (python/wheels.mk: each one from 3.9 up that pyenv lists),
+# run against that very wheel, unpacked under build/cpython/.
 CPYTHON_BUILD := $(ROOT)/build/cpython
 RUN_TEST_QUEUE := cd $(ROOT)/tests/python/cpython && timeout 600
 
-test-cpython-queue: build-python
-	@own=$$($(PY) -c 'import platform; print(platform.python_version())'); \
-	versions="$(CPYTHON_VERSIONS)"; \
-	if [ -z "$$versions" ]; then \
-		echo "test-cpython-queue: pyenv lists no CPython >= 3.9; running on the project's interpreter only"; \
-		versions="$$own"; \
-	fi; \
-	summary=""; \
-	for v in $$versions; do \
-		out="$(CPYTHON_BUILD)/$$v"; \
+test-cpython-queue: wheels
+	@summary=""; \
+	for run in $(WHEEL_PYTHONS); do \
+		tag=$$("$$run" -c 'import sys; print("cp%d%d" % sys.version_info[:2])'); \
+		wheel=$$(ls $(DIST_DIR)/ringq-*-$$tag-$$tag-*.whl); \
+		out="$(CPYTHON_BUILD)/$$tag"; \
 		rm -rf "$$out"; mkdir -p "$$out"; \
-		if [ "$$v" = "$$own" ]; then \
-			run="$(PY)"; site=""; \
-		else \
-			run="$(PYENV_ROOT_DIR)/versions/$$v/bin/python3"; site="$$out/site"; \
-			$(PY_VENV)/bin/maturin build --release --quiet -i "$$run" -m $(ROOT)/python/Cargo.toml \
-				--target-dir $(ROOT)/target/cpython/$$v --out "$$out/wheel"; \
-			"$$run" -m zipfile -e "$$out"/wheel/*.whl "$$site"; \
-		fi; \
-		if ! ($(RUN_TEST_QUEUE) env PYTHONPATH="$$site" "$$run" -B run_test_queue.py) > "$$out/test_queue.log" 2>&1; then \
+		"$$run" -m zipfile -e "$$wheel" "$$out/site"; \
+		if ! ($(RUN_TEST_QUEUE) env PYTHONPATH="$$out/site" "$$run" -B run_test_queue.py) > "$$out/test_queue.log" 2>&1; then \
 			cat "$$out/test_queue.log"; exit 1; \
 		fi; \
 		cat "$$out/test_queue.log"; \
@@ -75,6 +64,20 @@ test-cpython-queue: build-python
 	done; \
 	echo; echo "test_queue summary:"; printf "%s" "$$summary"
 
-bench-python: build-python
+# The peers of the process-queue benchmark, installed into the virtualenv.
+# One that cannot be installed (no wheel for this platform, no network) is
+# left out, and the benchmark says so.
+PY_BENCH_PEERS := faster-fifo iceoryx2
+PY_PEERS_STAMP := $(PY_VENV)/.ringq-bench-peers
+
+$(PY_PEERS_STAMP): $(PY_VENV_STAMP)
+	for peer in $(PY_BENCH_PEERS); do \
+		$(PY) -m pip install --quiet --disable-pip-version-check $$peer || \
+			echo "bench-python: could not install $$peer; the process benchmark runs without it"; \
+	done
+	touch $@
+
+bench-python: build-python $(PY_PEERS_STAMP)
 	cd $(ROOT) && $(PY) benches/python/bench_queues.py --out $(ROOT)/benches/results/python.png
 	cd $(ROOT) && $(PY) benches/python/bench_lifo_priority.py
+	cd $(ROOT) && $(PY) benches/python/bench_process.py --json $(ROOT)/benches/results/python_process.json

@@ -19,12 +19,17 @@ module, built on lock-free ring buffers written in Rust::
 - :class:`SPSCQueue` is a bounded queue for one producer thread and one
   consumer thread.
 - All three add ``get_many`` and ``put_many`` to move items in batches.
+- :class:`ProcessQueue` and :class:`JoinableProcessQueue` behave like
+  :class:`multiprocessing.Queue` and :class:`multiprocessing.JoinableQueue`,
+  on a lock-free queue in shared memory (Linux only).
 
 The exceptions are the standard library's own: ``ringq.Empty is
 queue.Empty`` and ``ringq.Full is queue.Full``. ``ringq.ShutDown`` is
 ``queue.ShutDown`` on Python 3.13 and later, and a class of this package
 (a subclass of ``Exception``) before that.
 """
+
+import sys
 
 from ringq._ringq import (
     Empty,
@@ -49,3 +54,8 @@ __all__ = [
     "SimpleQueue",
     "__version__",
 ]
+
+if sys.platform.startswith("linux"):
+    from ringq._ringq import JoinableProcessQueue, ProcessQueue
+
+    __all__ += ["JoinableProcessQueue", "ProcessQueue"]

@@ -240,3 +240,116 @@ class PriorityQueue(Generic[_T]):
         """Put every item of an iterable into the queue, in order, as successive put() calls would."""
     def shutdown(self, immediate: bool = False) -> None:
         """Shut-down the queue, making queue gets and puts raise ShutDown."""
+
+if sys.platform == "linux":
+    from typing_extensions import Buffer as _Buffer
+    from typing_extensions import Self as _Self
+    from typing_extensions import final as _final
+
+    __all__ += ["JoinableProcessQueue", "ProcessQueue"]
+
+    @disjoint_base
+    class ProcessQueue(Generic[_T]):
+        """A process-shared queue: a drop-in multiprocessing.Queue on a lock-free ring in shared memory."""
+
+        def __new__(
+            cls,
+            maxsize: int = 0,
+            *,
+            max_message_size: int = 16384,
+            name: str | None = None,
+            ctx: Any = None,
+        ) -> "ProcessQueue[_T]": ...
+        @classmethod
+        def open(cls, name: str) -> _Self:
+            """Open the queue created under name by another process."""
+        @classmethod
+        def _rebuild(cls, fd: Any, name: str | None, /) -> _Self:
+            """Rebuild a queue from a pickle: a descriptor from multiprocessing.reduction.DupFd, and the name for display."""
+        def __reduce__(self) -> tuple[Any, tuple[Any, str | None]]: ...
+        @classmethod
+        def __class_getitem__(cls, item: Any, /) -> GenericAlias: ...
+        @property
+        def maxsize(self) -> int:
+            """The number of messages the queue holds at most."""
+        @property
+        def max_message_size(self) -> int:
+            """The longest message, in bytes (for put(), the pickled object)."""
+        @property
+        def name(self) -> str | None:
+            """The name unrelated processes open the queue by, or None."""
+        @property
+        def is_shutdown(self) -> bool:
+            """Whether shutdown() has been called, in any process."""
+        def put(self, obj: _T, block: bool = True, timeout: float | None = None) -> None:
+            """Put obj into the queue."""
+        def put_nowait(self, obj: _T) -> None:
+            """Put obj into the queue without blocking: put(obj, False)."""
+        def get(self, block: bool = True, timeout: float | None = None) -> _T:
+            """Remove and return an object from the queue."""
+        def get_nowait(self) -> _T:
+            """Remove and return an object from the queue without blocking."""
+        def put_bytes(
+            self, data: _Buffer, block: bool = True, timeout: float | None = None
+        ) -> None:
+            """Put a bytes-like object into the queue as one message, as is (no pickling)."""
+        def get_bytes(self, block: bool = True, timeout: float | None = None) -> bytes:
+            """Remove and return one message as bytes, as put_bytes() put it."""
+        def put_many(
+            self, objs: Iterable[_T], block: bool = True, timeout: float | None = None
+        ) -> None:
+            """Put every object of an iterable into the queue, in order, in batches."""
+        def put_many_bytes(
+            self, items: Iterable[_Buffer], block: bool = True, timeout: float | None = None
+        ) -> None:
+            """Put every bytes-like object of an iterable into the queue, one message each."""
+        def get_many(
+            self, max_items: int, block: bool = True, timeout: float | None = None
+        ) -> list[_T]:
+            """Remove and return up to max_items objects as a list, in queue order."""
+        def get_many_bytes(
+            self, max_items: int, block: bool = True, timeout: float | None = None
+        ) -> list[bytes]:
+            """Remove and return up to max_items messages as a list of bytes."""
+        def qsize(self) -> int:
+            """Return the approximate number of messages in the queue."""
+        def empty(self) -> bool:
+            """Return True if the queue is empty, False otherwise (a snapshot)."""
+        def full(self) -> bool:
+            """Return True if the queue is full, False otherwise (a snapshot)."""
+        def waiting_getters(self) -> int:
+            """How many threads, in all processes, are asleep in a get."""
+        def waiting_putters(self) -> int:
+            """How many threads, in all processes, are asleep in a put."""
+        def close(self) -> None:
+            """Indicate that this process will use this queue object no more."""
+        def join_thread(self) -> None:
+            """Does nothing: there is no feeder thread to join."""
+        def cancel_join_thread(self) -> None:
+            """Does nothing: there is no feeder thread."""
+        def shutdown(self, immediate: bool = False) -> None:
+            """Shut down the queue for every process that uses it."""
+        def unlink(self) -> None:
+            """Remove the queue's name, so that open() finds it no more."""
+        def recover_dead(self) -> int:
+            """Recover the slots held by processes that died during a put or get."""
+
+    @_final
+    class JoinableProcessQueue(ProcessQueue[_T]):
+        """A ProcessQueue whose messages count as tasks, with task_done() and join() across processes."""
+
+        def __new__(
+            cls,
+            maxsize: int = 0,
+            *,
+            max_message_size: int = 16384,
+            name: str | None = None,
+            ctx: Any = None,
+        ) -> "JoinableProcessQueue[_T]": ...
+        @property
+        def unfinished_tasks(self) -> int:
+            """The number of messages put and not yet marked done, in all processes."""
+        def task_done(self) -> None:
+            """Indicate that a formerly enqueued task is complete, in any process."""
+        def join(self) -> None:
+            """Block until every message put into the queue has been gotten and marked done."""

@@ -17,6 +17,8 @@
 //!   [`ordered`] (their shared `queue.Queue` semantics, with
 //!   [`ordered_methods`] their Python methods), [`exclusive`] (the vector
 //!   one thread owns at a time), [`heap`], [`compare`] and [`tasks`].
+//! - [`process`]: `ProcessQueue` and `JoinableProcessQueue`, between
+//!   processes, on the core's shared-memory queue (Linux only).
 //! - [`subclass`]: subclassing, and the standard library's `_put`/`_get`
 //!   hooks, for every class.
 //!
@@ -43,6 +45,8 @@ mod ops;
 mod ordered;
 mod ordered_methods;
 mod priority;
+#[cfg(target_os = "linux")]
+mod process;
 mod queue;
 mod simple;
 mod spsc;
@@ -51,12 +55,13 @@ mod tasks;
 
 use pyo3::prelude::*;
 
-// CPython's allocator aligns objects to 16 bytes, and PyO3 places a class's
-// fields inside the object: a field that needs more (a cache-padded counter,
-// say) would be misaligned, which is undefined behaviour. Such fields are
-// boxed; this keeps it so.
+/// What CPython's allocator aligns objects to. PyO3 places a class's
+/// fields inside the object, so a field that needs more (a cache-padded
+/// counter, say) would be misaligned, which is undefined behaviour. Such
+/// fields are boxed; the checks below keep it so.
+const OBJECT_ALIGN: usize = 16;
+
 const _: () = {
-    const OBJECT_ALIGN: usize = 16;
     assert!(std::mem::align_of::<queue::Queue>() <= OBJECT_ALIGN);
     assert!(std::mem::align_of::<simple::SimpleQueue>() <= OBJECT_ALIGN);
     assert!(std::mem::align_of::<spsc::SpscQueue>() <= OBJECT_ALIGN);
@@ -84,6 +89,8 @@ fn _ringq(m: &Bound<'_, PyModule>) -> PyResult<()> {
         &simple::METHOD_DOCS,
     )?;
     fastcall::install::<spsc::SpscQueue>(&py.get_type::<spsc::SpscQueue>(), &spsc::METHOD_DOCS)?;
+    #[cfg(target_os = "linux")]
+    process::register(m)?;
     m.add("Empty", py.get_type::<errors::Empty>())?;
     m.add("Full", py.get_type::<errors::Full>())?;
     m.add("ShutDown", errors::shutdown_type(py)?)?;

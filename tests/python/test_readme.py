@@ -17,6 +17,9 @@ def test_readme_has_examples() -> None:
     assert len(BLOCKS) >= 4
 
 
+# An example that starts processes forks, which Python 3.12+ warns about in
+# a process with threads (pytest's faulthandler watchdog is one).
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_readme_example_runs(code: str) -> None:
     with contextlib.redirect_stdout(io.StringIO()):

@@ -300,10 +300,20 @@ mod mapped {
                 self.filled = 0;
             }
             let mut chunks = src.chunks_exact(8);
+            // The cursor lives in a local for the loop: stored through
+            // `self` after every word, it made each store wait for the
+            // previous one's write of the cursor to memory.
+            let mut next = self.next;
             for chunk in &mut chunks {
-                // SAFETY: within the area, by the caller's contract.
-                unsafe { self.store(u64::from_ne_bytes(chunk.try_into().expect("8 bytes"))) };
+                let word = u64::from_ne_bytes(chunk.try_into().expect("8 bytes"));
+                // SAFETY: `next` is an aligned word of the area, by the
+                // caller's contract.
+                unsafe { (*next).store(word, Relaxed) };
+                // SAFETY: one word further; only dereferenced while the
+                // caller's contract covers it.
+                next = unsafe { next.add(1) };
             }
+            self.next = next;
             let rest = chunks.remainder();
             if !rest.is_empty() {
                 self.pending = [0; 8];

@@ -1,32 +1,28 @@
-# Distribution: what users install, checked the way they install it.
-# Included by the top-level Makefile, which provides CARGO, ROOT, PY_VENV and
-# PY (python/python.mk).
+# Release wheels: what Python users install, checked the way they install it.
+# Included by the top-level Makefile, which provides CARGO and ROOT;
+# python/python.mk provides PY_VENV and PY. The scripts are in
+# python/packaging/.
 #
 #   make wheels       dist/: a manylinux2014 (glibc >= 2.17) x86_64 wheel for
 #                     each CPython from 3.9 up that pyenv lists, and the sdist
 #   make test-wheels  each wheel in a fresh venv of its interpreter, without
 #                     Rust on PATH, running tests/python against it
-#   make dist         every artifact in dist/: the wheels and the C archives
-#                     (c-api/c-api.mk's dist-c); a new kind of artifact joins
-#                     with a line `dist: its-target`
-#   make test-msrv    each published crate checked with the oldest Rust its
-#                     manifest declares (rustup installs it when missing)
-#   make test-publish cargo publish --dry-run for the ringq crate
 #
-# make test runs test-wheels, test-msrv and test-publish.
-#
-# Override the interpreters with WHEEL_PYTHONS="/path/to/python3.12 ...".
+# make test runs test-wheels. Override the interpreters with
+# WHEEL_PYTHONS="/path/to/python3.12 ...".
 
-.PHONY: wheels test-wheels test-msrv test-publish dist dist-tools
+.PHONY: wheels test-wheels dist-tools
 
-test: test-wheels test-msrv test-publish
+test: test-wheels
+
+PY_PACKAGING := $(ROOT)/python/packaging
 
 DIST_DIR := $(ROOT)/dist
 # The CPython versions a wheel is expected for; one that is missing here is
 # reported and skipped.
 WHEEL_MINORS := 3.9 3.10 3.11 3.12 3.13
 # Without pyenv, the python3 on PATH.
-WHEEL_PYTHONS ?= $(or $(shell $(ROOT)/packaging/find-pythons.sh),$(shell command -v python3))
+WHEEL_PYTHONS ?= $(or $(shell $(PY_PACKAGING)/find-pythons.sh),$(shell command -v python3))
 # Built in a staging directory and copied to dist/ once they pass the checks.
 WHEEL_STAGE := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/wheels
 WHEEL_VENVS := $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/wheel-venvs
@@ -42,19 +38,17 @@ WHEEL_INPUTS := $(ROOT)/Cargo.toml $(ROOT)/Cargo.lock \
 	$(ROOT)/python/Cargo.toml $(ROOT)/python/pyproject.toml $(ROOT)/python/README.md \
 	$(wildcard $(ROOT)/python/build.rs) $(shell find $(ROOT)/python/src -name '*.rs') \
 	$(shell find $(ROOT)/python/ringq -name '*.py' -o -name '*.pyi' -o -name py.typed) \
-	$(ROOT)/packaging/dist.mk $(ROOT)/packaging/check_dist.py $(WHEEL_PYTHONS_LIST)
+	$(ROOT)/python/wheels.mk $(PY_PACKAGING)/check_dist.py $(WHEEL_PYTHONS_LIST)
 # zig links against glibc 2.17 stubs whatever the build machine's glibc is;
 # auditwheel checks the result.
 DIST_TOOLS := "ziglang>=0.13,<0.18" "auditwheel>=6,<7"
 DIST_TOOLS_STAMP := $(PY_VENV)/.ringq-dist-tools
 
-$(DIST_TOOLS_STAMP): $(PY_VENV_STAMP) $(ROOT)/packaging/dist.mk
+$(DIST_TOOLS_STAMP): $(PY_VENV_STAMP) $(ROOT)/python/wheels.mk
 	$(PY) -m pip install --quiet --disable-pip-version-check $(DIST_TOOLS)
 	touch $@
 
 dist-tools: $(DIST_TOOLS_STAMP)
-
-dist: wheels dist-c
 
 wheels: $(WHEEL_STAMP)
 
@@ -70,19 +64,11 @@ $(WHEEL_STAMP): $(WHEEL_INPUTS) $(DIST_TOOLS_STAMP)
 		maturin build --profile wheel --zig --compatibility manylinux2014 \
 		--interpreter $(WHEEL_PYTHONS) --out $(WHEEL_STAGE)
 	cd $(ROOT)/python && PATH="$(PY_VENV)/bin:$$PATH" maturin sdist --out $(WHEEL_STAGE)
-	$(PY) $(ROOT)/packaging/check_dist.py $(WHEEL_STAGE)
+	$(PY) $(PY_PACKAGING)/check_dist.py $(WHEEL_STAGE)
 	mkdir -p $(DIST_DIR)
 	rm -f $(DIST_DIR)/ringq-*.whl $(DIST_DIR)/ringq-[0-9]*.tar.gz
 	cp $(WHEEL_STAGE)/ringq-* $(DIST_DIR)/
 	touch $@
 
 test-wheels: wheels
-	$(ROOT)/packaging/test-wheels.sh $(DIST_DIR) $(WHEEL_VENVS) $(ROOT)/tests/python $(WHEEL_PYTHONS)
-
-test-msrv: $(PY_VENV_STAMP)
-	$(ROOT)/packaging/test-msrv.sh $(ROOT) $(or $(CARGO_TARGET_DIR),$(ROOT)/target)/msrv $(PY)
-
-# Packages the crate as crates.io would get it and builds it from the
-# package. --allow-dirty: a work tree with uncommitted changes is checked too.
-test-publish:
-	$(CARGO) publish --dry-run --allow-dirty --quiet -p ringq
+	$(PY_PACKAGING)/test-wheels.sh $(DIST_DIR) $(WHEEL_VENVS) $(ROOT)/tests/python $(WHEEL_PYTHONS)

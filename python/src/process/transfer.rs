@@ -1,0 +1,332 @@
+//! Moving messages in and out of the shared-memory queue: the fast path
+//! first, attached; a wait in slices only when the queue is full or empty.
+//!
+//! Messages are bytes. A pop copies each one once, from the shared memory
+//! into a new `bytes` object. When it has to wait, the thread waits
+//! detached for a message to be ready, without taking it, then re-attaches
+//! and pops it as the fast path does, so no Python object is made or
+//! touched while detached. (A batch that waits copies its messages into
+//! Rust buffers while detached, and makes the `bytes` once re-attached.)
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use ringq::shm::{ShmError, ShmQueue};
+
+use super::errors::{self, Op};
+use super::raw;
+use super::timeout::{self, Patience};
+
+/// How many messages a batch moves per core call at most.
+pub(crate) const CHUNK: usize = 256;
+
+/// The queue's core handle, and what this process holds of it.
+pub(crate) struct Transfer {
+    pub(crate) shm: ShmQueue,
+    /// Each message counts as a task (`JoinableProcessQueue`).
+    pub(crate) joinable: bool,
+    /// Messages this handle took out of the queue but has not handed over
+    /// yet (the rest of a batch whose unpickling failed part way, or of a
+    /// batch with a damaged message): this handle's next gets return them
+    /// first, so they are not lost.
+    leftover: Mutex<VecDeque<Vec<u8>>>,
+    /// Whether `leftover` may be non-empty, so gets need not lock it.
+    has_leftover: AtomicBool,
+}
+
+impl Transfer {
+    pub(crate) fn new(shm: ShmQueue, joinable: bool) -> Self {
+        Self {
+            shm,
+            joinable,
+            leftover: Mutex::new(VecDeque::new()),
+            has_leftover: AtomicBool::new(false),
+        }
+    }
+
+    // ---- tasks --------------------------------------------------------------
+
+    /// Counts `n` tasks before their messages are pushed, so a consumer's
+    /// `task_done()` can never run ahead of the count.
+    fn count_tasks(&self, py: Python<'_>, n: usize) -> PyResult<()> {
+        if self.joinable {
+            self.shm
+                .add_tasks(n as u64)
+                .map_err(|e| errors::from_shm(py, Op::Put, e))?;
+        }
+        Ok(())
+    }
+
+    /// Uncounts the tasks of `n` messages that were not pushed after all.
+    fn uncount_tasks(&self, n: usize) {
+        if self.joinable {
+            for _ in 0..n {
+                // Cannot fail: these tasks were counted and are not done.
+                let _ = self.shm.task_done();
+            }
+        }
+    }
+
+    // ---- pushing ------------------------------------------------------------
+
+    /// Pushes one message, waiting as `patience` allows.
+    ///
+    /// `stable` says that `data` cannot change while the thread is detached
+    /// (it is a `bytes` object's buffer); otherwise a wait copies it first.
+    ///
+    /// # Errors
+    ///
+    /// `queue.Full`, `ShutDown`, `ValueError` for a message too large, and
+    /// what a signal handler raised while waiting.
+    #[inline]
+    pub(crate) fn push(
+        &self,
+        py: Python<'_>,
+        data: &[u8],
+        stable: bool,
+        patience: Patience,
+    ) -> PyResult<()> {
+        self.count_tasks(py, 1)?;
+        let outcome = match self.shm.try_push(data) {
+            Err(ShmError::Full) => match patience {
+                Patience::Until(deadline) => self.push_waiting(py, data, stable, deadline),
+                Patience::None => Ok(Err(ShmError::Full)),
+            },
+            other => Ok(other),
+        };
+        match outcome {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => {
+                self.uncount_tasks(1);
+                Err(errors::from_shm(py, Op::Put, err))
+            }
+            Err(err) => {
+                self.uncount_tasks(1);
+                Err(err)
+            }
+        }
+    }
+
+    #[cold]
+    fn push_waiting(
+        &self,
+        py: Python<'_>,
+        data: &[u8],
+        stable: bool,
+        deadline: Option<Instant>,
+    ) -> PyResult<Result<(), ShmError>> {
+        let copy;
+        let data = if stable {
+            data
+        } else {
+            copy = data.to_vec();
+            &copy[..]
+        };
+        timeout::in_slices(py, deadline, |end| self.shm.push_deadline(data, Some(end)))
+    }
+
+    /// Pushes a batch of messages in order, claiming as many slots at once
+    /// as there is room for, and waiting for more as `patience` allows.
+    /// The messages are `bytes` buffers, which cannot change while
+    /// detached.
+    ///
+    /// # Errors
+    ///
+    /// As [`push`](Self::push); the messages before the one that failed
+    /// are in the queue.
+    pub(crate) fn push_batch(
+        &self,
+        py: Python<'_>,
+        batch: &[&[u8]],
+        patience: Patience,
+    ) -> PyResult<()> {
+        self.count_tasks(py, batch.len())?;
+        let mut sent = 0;
+        let failure = loop {
+            if sent == batch.len() {
+                return Ok(());
+            }
+            match self.shm.try_push_many(&batch[sent..]) {
+                Ok(0) => {}
+                Ok(k) => {
+                    sent += k;
+                    continue;
+                }
+                Err(err) => break errors::from_shm(py, Op::Put, err),
+            }
+            let deadline = match patience {
+                Patience::None => break errors::from_shm(py, Op::Put, ShmError::Full),
+                Patience::Until(deadline) => deadline,
+            };
+            let rest = &batch[sent..];
+            match timeout::in_slices(py, deadline, |end| {
+                self.shm.push_many_deadline(rest, Some(end))
+            }) {
+                Ok(Ok(k)) => sent += k,
+                Ok(Err(err)) => break errors::from_shm(py, Op::Put, err),
+                Err(err) => break err,
+            }
+        };
+        self.uncount_tasks(batch.len() - sent);
+        Err(failure)
+    }
+
+    // ---- popping ------------------------------------------------------------
+
+    /// Pops one message, waiting as `patience` allows.
+    ///
+    /// # Errors
+    ///
+    /// `queue.Empty`, `ShutDown` (shut down and drained), `MemoryError`,
+    /// `RuntimeError` for a damaged queue, and what a signal handler raised
+    /// while waiting.
+    #[inline]
+    pub(crate) fn pop<'py>(
+        &self,
+        py: Python<'py>,
+        patience: Patience,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        if self.has_leftover.load(Ordering::Relaxed) {
+            if let Some(message) = self.take_leftover(1).pop() {
+                return Ok(PyBytes::new(py, &message));
+            }
+        }
+        match self.shm.try_pop_with(|m| raw::bytes_from_message(py, &m)) {
+            Ok(made) => made,
+            Err(ShmError::Empty) => match patience {
+                Patience::Until(deadline) => self.pop_waiting(py, deadline),
+                Patience::None => Err(errors::from_shm(py, Op::Get, ShmError::Empty)),
+            },
+            Err(err) => Err(errors::from_shm(py, Op::Get, err)),
+        }
+    }
+
+    /// Waits, detached, until a message is ready, then pops it attached,
+    /// straight into a new `bytes`: the message is copied once, as on the
+    /// fast path. Another consumer may take the message first; then it
+    /// waits again.
+    #[cold]
+    fn pop_waiting<'py>(
+        &self,
+        py: Python<'py>,
+        deadline: Option<Instant>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        loop {
+            let ready = timeout::in_slices(py, deadline, |end| {
+                self.shm.wait_for_message_deadline(Some(end))
+            })?;
+            if let Err(err) = ready {
+                return Err(errors::from_shm(py, Op::Get, err));
+            }
+            match self.shm.try_pop_with(|m| raw::bytes_from_message(py, &m)) {
+                Ok(made) => return made,
+                Err(ShmError::Empty) => {}
+                Err(err) => return Err(errors::from_shm(py, Op::Get, err)),
+            }
+            // Taken by another consumer: wait again, unless the time is up.
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(errors::from_shm(py, Op::Get, ShmError::Empty));
+            }
+            py.check_signals()?;
+        }
+    }
+
+    /// Pops up to `max` messages (at least one), claimed in one step:
+    /// whatever is there at once, or, when nothing is, the first to arrive
+    /// within `patience`.
+    ///
+    /// # Errors
+    ///
+    /// As [`pop`](Self::pop).
+    pub(crate) fn pop_batch<'py>(
+        &self,
+        py: Python<'py>,
+        max: usize,
+        patience: Patience,
+    ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        if self.has_leftover.load(Ordering::Relaxed) {
+            let kept = self.take_leftover(max);
+            if !kept.is_empty() {
+                return Ok(kept.iter().map(|m| PyBytes::new(py, m)).collect());
+            }
+        }
+        let mut out = Vec::with_capacity(max.min(CHUNK));
+        let mut failed = None;
+        let popped = self
+            .shm
+            .try_pop_many_with(max, |m| match raw::bytes_from_message(py, &m) {
+                Ok(bytes) => out.push(bytes),
+                Err(err) => {
+                    failed.get_or_insert(err);
+                }
+            });
+        if let Some(err) = failed {
+            self.keep_leftover(out.iter().map(|b| b.as_bytes().to_vec()));
+            return Err(err);
+        }
+        match popped {
+            Ok(0) => {}
+            Ok(_) => return Ok(out),
+            Err(err) => {
+                self.keep_leftover(out.iter().map(|b| b.as_bytes().to_vec()));
+                return Err(errors::from_shm(py, Op::Get, err));
+            }
+        }
+        let deadline = match patience {
+            Patience::None => return Err(errors::from_shm(py, Op::Get, ShmError::Empty)),
+            Patience::Until(deadline) => deadline,
+        };
+        let (messages, err) = self.pop_batch_waiting(py, max, deadline)?;
+        if let Some(err) = err {
+            self.keep_leftover(messages.into_iter());
+            return Err(errors::from_shm(py, Op::Get, err));
+        }
+        Ok(messages.iter().map(|m| PyBytes::new(py, m)).collect())
+    }
+
+    /// Waits for a batch; returns the messages, and the error that ended
+    /// the call if any (a damaged message can come after good ones).
+    #[cold]
+    fn pop_batch_waiting(
+        &self,
+        py: Python<'_>,
+        max: usize,
+        deadline: Option<Instant>,
+    ) -> PyResult<(Vec<Vec<u8>>, Option<ShmError>)> {
+        let mut messages = Vec::new();
+        let outcome = timeout::in_slices(py, deadline, |end| {
+            self.shm
+                .pop_many_with_deadline(max, Some(end), |m| messages.push(m.to_vec()))
+        })?;
+        Ok((messages, outcome.err()))
+    }
+
+    // ---- leftovers ----------------------------------------------------------
+
+    /// Keeps messages for this handle's next gets, in order, before those
+    /// kept earlier (which were popped after them, or not handed out yet
+    /// by the call that took these).
+    pub(crate) fn keep_leftover(&self, messages: impl DoubleEndedIterator<Item = Vec<u8>>) {
+        let mut kept = self.leftover.lock().unwrap_or_else(PoisonError::into_inner);
+        for message in messages.rev() {
+            kept.push_front(message);
+        }
+        // Relaxed: the mutex orders the messages; the flag only says
+        // whether to look.
+        self.has_leftover.store(!kept.is_empty(), Ordering::Relaxed);
+    }
+
+    /// Takes up to `max` kept messages, oldest first.
+    fn take_leftover(&self, max: usize) -> Vec<Vec<u8>> {
+        let mut kept = self.leftover.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = kept.len().min(max);
+        let taken: Vec<_> = kept.drain(..n).collect();
+        // Relaxed: as in `keep_leftover`.
+        self.has_leftover.store(!kept.is_empty(), Ordering::Relaxed);
+        taken
+    }
+}
