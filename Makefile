@@ -1,5 +1,6 @@
 # ringq: on a fresh machine `make bench` and `make test` are all you need.
 # Each area keeps its own recipes in a fragment next to its code:
+#   core/core.mk     the core's tests on i686 and under Miri
 #   c-api/c-api.mk   the C library, its tests, example, benchmark and install
 #   python/python.mk the project virtualenv, the extension, its tests and benchmark
 #   python/wheels.mk release wheels, tested as users install them
@@ -10,9 +11,8 @@ SHELL := /bin/bash
 
 CARGO ?= cargo
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-# Loom explores every interleaving up to this many preemptions; 2 finds the
-# classic lost-wake-up and publication bugs while keeping the run to minutes.
-LOOM_MAX_PREEMPTIONS ?= 2
+# Loom explores every interleaving up to this many preemptions.
+LOOM_MAX_PREEMPTIONS ?= 3
 # Loom builds with a different cfg, so it gets its own target dir to avoid
 # rebuilding the normal one every time.
 LOOM_TARGET_DIR := $(ROOT)/target/loom
@@ -30,8 +30,8 @@ help:
 	@echo "make install PREFIX=/usr/local   install the C library, header and ringq.pc"
 	@echo "make dist    in dist/: manylinux wheels for each CPython 3.9+, the sdist, the C archives"
 	@echo
-	@echo "parts of make test:  lint test-rust test-doc test-loom test-stress test-msrv test-publish"
-	@echo "                     test-c test-python test-wheels"
+	@echo "parts of make test:  lint test-rust test-doc test-loom test-i686 test-miri test-stress"
+	@echo "                     test-msrv test-publish test-c test-python test-wheels"
 	@echo "parts of make bench: bench-rust bench-shm bench-c bench-python"
 
 build: build-rust build-c build-python
@@ -39,7 +39,7 @@ build: build-rust build-c build-python
 build-rust:
 	$(CARGO) build --release
 
-test: lint test-rust test-doc test-loom test-stress test-msrv test-publish test-c test-python
+test: lint test-rust test-doc test-loom test-i686 test-miri test-stress test-msrv test-publish test-c test-python
 	@echo "make test: all suites passed"
 
 bench: bench-rust bench-shm bench-c bench-python
@@ -106,6 +106,7 @@ clean:
 	$(CARGO) clean
 	rm -rf .venv build
 
+include core/core.mk
 include c-api/c-api.mk
 include python/python.mk
 include python/wheels.mk

@@ -91,7 +91,9 @@ mod linux {
         let timespec = timeout.map(|t| libc::timespec {
             // A wait longer than `time_t` can hold is a wait without end.
             tv_sec: t.as_secs().try_into().unwrap_or(libc::time_t::MAX),
-            tv_nsec: t.subsec_nanos().into(),
+            // Below 10^9, so the cast is exact on every target, including
+            // those where the field is an `i32` (32-bit x86).
+            tv_nsec: t.subsec_nanos() as libc::c_long,
         });
         let timespec_ptr = timespec
             .as_ref()

@@ -10,9 +10,12 @@
 //!
 //! Every queue has the same operations:
 //!
-//! - `try_push` / `try_pop` never block. A failed push hands the value back
+//! - `try_push` / `try_pop` never wait for room or for an item: on a full
+//!   or empty queue they return at once. A failed push hands the value back
 //!   ([`TryPushError`]); a failed pop says whether the queue was empty or
-//!   closed ([`TryPopError`]).
+//!   closed ([`TryPopError`]). They never park or take a lock, but see
+//!   [progress](#progress): in the MPMC queues they may spin for a moment
+//!   on another thread's unfinished push or pop.
 //! - `push` / `pop` block; `push_timeout`, `pop_timeout`, `push_deadline`
 //!   and `pop_deadline` block for a while at most.
 //! - Batches: `try_push_slice`, `try_push_vec` and `push_iter` push many
@@ -128,6 +131,24 @@
 //! never block never pay for it. A deadline that has already passed (a zero
 //! timeout) tries once and returns. Callers that must return periodically
 //! (to check for signals, say) wait in slices with the `*_deadline` methods.
+//!
+//! # Progress
+//!
+//! The SPSC halves' non-blocking operations are wait-free: each finishes
+//! in a bounded number of its own steps, whatever the other half does.
+//!
+//! The MPMC queues, like crossbeam's `ArrayQueue` and `SegQueue` whose
+//! designs they follow, are not lock-free in the strict sense. A push
+//! claims its slot with a CAS and then writes it; a pop that reaches that
+//! slot in between (or a push that reaches a slot a pop has claimed but not
+//! yet read) cannot skip it, and spins, with backoff and then yielding,
+//! until the other thread finishes its step. That step is a few
+//! instructions, so the wait is normally nanoseconds, but if the other
+//! thread is preempted right there, a `try_push` or `try_pop` on the same
+//! slot waits until it runs again. The unbounded queue's poppers also wait
+//! this way for the pusher that is linking in the next segment. A failed
+//! CAS, by contrast, only means another thread made progress; the loser
+//! retries at once.
 //!
 //! # Why each memory ordering is what it is
 //!

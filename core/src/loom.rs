@@ -167,6 +167,30 @@ impl<T> UnsafeCell<T> {
     }
 }
 
+/// Whether memory that was never written (or was zeroed) may be taken for
+/// cells and atomics: true for std's, which are plain memory, false for
+/// loom's, which carry the model checker's state and must be constructed.
+pub(crate) const PLAIN_MEMORY: bool = !cfg!(loom);
+
+/// Under loom, an object the checker reports if it is leaked at the end of
+/// an execution: a heap structure holding one is checked to be freed.
+/// Outside loom, nothing.
+#[cfg(loom)]
+pub(crate) type LeakCheck = loom::alloc::Track<()>;
+
+/// Outside loom: takes no room and does nothing.
+#[cfg(not(loom))]
+#[derive(Debug)]
+pub(crate) struct LeakCheck(());
+
+#[cfg(not(loom))]
+impl LeakCheck {
+    #[inline(always)]
+    pub(crate) fn new(_: ()) -> Self {
+        Self(())
+    }
+}
+
 /// crossbeam's `Backoff`, except that under loom every wait is a
 /// `yield_now`, which is what lets loom schedule the thread being waited for.
 #[derive(Debug, Default)]

@@ -29,9 +29,18 @@
 //! Batches claim many consecutive slots with one CAS. A batch only counts
 //! slots whose stamps already say "free" (or "ready"), so it never waits for
 //! another thread after claiming.
+//!
+//! # Progress
+//!
+//! The non-blocking operations never park, but they are not lock-free in the
+//! strict sense: a pop whose slot was claimed by a push that has not written
+//! it yet (or a push whose slot a pop has claimed and not yet read) spins
+//! until that thread finishes, however long it is preempted. See the
+//! [crate docs](crate#progress).
 
 use std::fmt;
-use std::mem::MaybeUninit;
+use std::mem::{self, MaybeUninit};
+use std::ptr;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
@@ -41,7 +50,7 @@ use crate::buffer;
 use crate::error::{
     CapacityError, Closed, PopTimeoutError, PushError, PushTimeoutError, TryPopError, TryPushError,
 };
-use crate::loom::{fence, AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::loom::{fence, AtomicUsize, Backoff, Ordering, UnsafeCell, PLAIN_MEMORY};
 use crate::wait::WaitQueue;
 
 struct Slot<T> {
@@ -118,6 +127,34 @@ impl<T> BoundedQueue<T> {
     /// assert!(ringq::BoundedQueue::<u8>::new(0).is_err());
     /// ```
     pub fn new(capacity: usize) -> Result<Self, CapacityError> {
+        Self::with_start(capacity, |_| (0, 0))
+    }
+
+    /// Like [`new`](Self::new), but with positions starting
+    /// `pushes_before_wrap` pushes below the point where their lap count
+    /// wraps around. For tests only.
+    #[cfg(feature = "__near_wrap")]
+    #[doc(hidden)]
+    pub fn new_near_wrap(
+        capacity: usize,
+        pushes_before_wrap: usize,
+    ) -> Result<Self, CapacityError> {
+        Self::with_start(capacity, |one_lap| {
+            // The last lap a position can hold, and how far back from its
+            // end to start: `pushes_before_wrap` positions before lap 0.
+            let last_lap = usize::MAX / one_lap;
+            let back = pushes_before_wrap.max(1) - 1;
+            let laps_back = (back / capacity).min(last_lap);
+            (last_lap - laps_back, capacity - 1 - back % capacity)
+        })
+    }
+
+    /// A queue whose `head` and `tail` start at lap and index `start(one_lap)`,
+    /// with every slot's stamp what it would be after a run that got there.
+    fn with_start(
+        capacity: usize,
+        start: impl FnOnce(usize) -> (usize, usize),
+    ) -> Result<Self, CapacityError> {
         let too_large = CapacityError::TooLarge {
             requested: capacity,
         };
@@ -129,14 +166,36 @@ impl<T> BoundedQueue<T> {
         // At least two laps must fit in a position, or stamps of
         // consecutive laps would collide.
         one_lap.checked_mul(2).ok_or(too_large)?;
-        let slots = buffer::slots(capacity, |i| Slot {
-            stamp: AtomicUsize::new(i),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-        })?;
+        let (lap, index) = start(one_lap);
+        let pos = lap.wrapping_mul(one_lap) + index;
+        // Slots before the start index are already one lap ahead.
+        let stamp = |i| {
+            if i < index {
+                lap.wrapping_add(1).wrapping_mul(one_lap) + i
+            } else {
+                lap.wrapping_mul(one_lap) + i
+            }
+        };
+        let init = |i, slot: *mut Slot<T>| {
+            let stamp = AtomicUsize::new(stamp(i));
+            if PLAIN_MEMORY {
+                // Only the stamp: building a whole slot would pass a value
+                // of the item's size through the stack.
+                // SAFETY: `slot` points to room for one slot, ours to write.
+                unsafe { ptr::addr_of_mut!((*slot).stamp).write(stamp) }
+            } else {
+                let value = UnsafeCell::new(MaybeUninit::uninit());
+                // SAFETY: as above.
+                unsafe { slot.write(Slot { stamp, value }) }
+            }
+        };
+        // SAFETY: `init` writes every slot's stamp, and outside loom leaves
+        // only its value, a `MaybeUninit`, unwritten.
+        let slots = unsafe { buffer::slots(capacity, init) }?;
 
         Ok(Self {
-            head: CachePadded::new(AtomicUsize::new(0)),
-            tail: CachePadded::new(AtomicUsize::new(0)),
+            head: CachePadded::new(AtomicUsize::new(pos)),
+            tail: CachePadded::new(AtomicUsize::new(pos)),
             slots,
             cap: capacity,
             mark_bit,
@@ -293,22 +352,26 @@ impl<T> BoundedQueue<T> {
         }
     }
 
-    /// Writes `count` items from `next_item` into the slots claimed at `start`.
+    /// Moves `count` items from `src` into the slots claimed at `start` and
+    /// publishes each. Calls no code but ours, so it cannot panic with slots
+    /// claimed and unwritten.
     ///
     /// # Safety
     ///
     /// The slots `start..start + count` (in positions) must have been claimed
-    /// by this thread with [`claim_push`](Self::claim_push) and not yet filled.
+    /// by this thread with [`claim_push`](Self::claim_push) and not yet
+    /// filled, and `src` must point to `count` items that the caller gives
+    /// up: they are moved.
     #[inline(always)]
-    unsafe fn fill(&self, start: usize, count: usize, mut next_item: impl FnMut() -> T) {
+    unsafe fn fill_from(&self, start: usize, count: usize, src: *const T) {
         let mut pos = start;
-        for _ in 0..count {
+        for i in 0..count {
             let slot = self.slot(pos);
-            let value = next_item();
             // SAFETY: the caller claimed this slot, so no other thread touches
-            // its value until our stamp store below hands it to a popper.
+            // its value until our stamp store below hands it to a popper; the
+            // caller gave up the item at `src + i`.
             slot.value
-                .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
+                .with_mut(|p| unsafe { ptr::copy_nonoverlapping(src.add(i), p.cast::<T>(), 1) });
             // Release: publishes the value to the popper that Acquires it.
             slot.stamp.store(pos + 1, Ordering::Release);
             pos = self.next(pos);
@@ -320,27 +383,30 @@ impl<T> BoundedQueue<T> {
         }
     }
 
-    /// Moves `count` items claimed at `start` out into `sink`.
+    /// Moves `count` items claimed at `start` out to `dst`, freeing each slot
+    /// once read. Calls no code but ours, so it cannot panic with items
+    /// claimed and unread.
     ///
     /// # Safety
     ///
     /// The slots `start..start + count` (in positions) must have been claimed
-    /// by this thread with [`claim_pop`](Self::claim_pop) and not yet emptied.
+    /// by this thread with [`claim_pop`](Self::claim_pop) and not yet
+    /// emptied, and `dst` must be valid for writing `count` items.
     #[inline(always)]
-    unsafe fn drain(&self, start: usize, count: usize, mut sink: impl FnMut(T)) {
+    unsafe fn drain_into(&self, start: usize, count: usize, dst: *mut T) {
         let mut pos = start;
-        for _ in 0..count {
+        for i in 0..count {
             let slot = self.slot(pos);
             // SAFETY: the caller claimed this slot, whose stamp said it holds
             // an initialised value; nobody else reads or writes it until our
-            // stamp store below frees it.
-            let value = slot.value.with(|p| unsafe { p.read().assume_init() });
+            // stamp store below frees it. The caller vouches for `dst`.
+            slot.value
+                .with(|p| unsafe { ptr::copy_nonoverlapping(p.cast::<T>(), dst.add(i), 1) });
             // Release: our read completes before a pusher, which Acquires
             // this stamp, can overwrite the slot.
             slot.stamp
                 .store(pos.wrapping_add(self.one_lap), Ordering::Release);
             pos = self.next(pos);
-            sink(value);
         }
         if count == 1 {
             self.writers.notify_one();
@@ -349,7 +415,22 @@ impl<T> BoundedQueue<T> {
         }
     }
 
-    /// Pushes `value` if there is room, without blocking.
+    /// Pops the item claimed at `pos`.
+    ///
+    /// # Safety
+    ///
+    /// As [`drain_into`](Self::drain_into), for one item.
+    #[inline(always)]
+    unsafe fn take(&self, pos: usize) -> T {
+        let mut out = MaybeUninit::uninit();
+        // SAFETY: as promised by our caller; `out` has room for one item.
+        unsafe { self.drain_into(pos, 1, out.as_mut_ptr()) };
+        // SAFETY: `drain_into` wrote it.
+        unsafe { out.assume_init() }
+    }
+
+    /// Pushes `value` if there is room, without waiting for room (see
+    /// [progress](crate#progress)).
     ///
     /// # Errors
     ///
@@ -364,19 +445,27 @@ impl<T> BoundedQueue<T> {
     /// assert_eq!(q.try_push('b').unwrap_err().into_inner(), 'b');
     /// ```
     pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
-        match self.claim_push(1) {
-            Ok((_, 0)) => Err(TryPushError::Full(value)),
-            Ok((pos, _)) => {
-                let mut value = Some(value);
-                // SAFETY: `claim_push` gave this thread the slot at `pos`.
-                unsafe { self.fill(pos, 1, || value.take().expect("one item for one slot")) };
-                Ok(())
-            }
-            Err(Closed) => Err(TryPushError::Closed(value)),
+        let claim = self.claim_push(1);
+        if let Ok((pos, 1)) = claim {
+            // SAFETY: `claim_push` gave this thread the slot at `pos`, and
+            // `value` is forgotten right after its bytes are moved.
+            unsafe { self.fill_from(pos, 1, &value) };
+            // Moved by address and forgotten, rather than passed on by value,
+            // and the error built in one place: in an unoptimised build every
+            // by-value step copies the item on the stack, which large items
+            // would overflow.
+            mem::forget(value);
+            return Ok(());
         }
+        Err(if claim.is_ok() {
+            TryPushError::Full(value)
+        } else {
+            TryPushError::Closed(value)
+        })
     }
 
-    /// Pops the oldest item, without blocking.
+    /// Pops the oldest item, without waiting for one (see
+    /// [progress](crate#progress)).
     ///
     /// # Errors
     ///
@@ -395,13 +484,9 @@ impl<T> BoundedQueue<T> {
     /// ```
     pub fn try_pop(&self) -> Result<T, TryPopError> {
         match self.claim_pop(1) {
-            Ok((_, 0)) => Err(TryPopError::Empty),
-            Ok((pos, _)) => {
-                let mut out = None;
-                // SAFETY: `claim_pop` gave this thread the slot at `pos`.
-                unsafe { self.drain(pos, 1, |v| out = Some(v)) };
-                Ok(out.expect("one slot yields one item"))
-            }
+            // SAFETY: `claim_pop` gave this thread the item at `pos`.
+            Ok((pos, 1)) => Ok(unsafe { self.take(pos) }),
+            Ok(_) => Err(TryPopError::Empty),
             Err(Closed) => Err(TryPopError::Closed),
         }
     }
@@ -419,7 +504,19 @@ impl<T> BoundedQueue<T> {
     /// q.push(1).unwrap();
     /// ```
     pub fn push(&self, value: T) -> Result<(), PushError<T>> {
-        blocking::push(self, value)
+        // One try here before the blocking path, as `try_push` does it: a
+        // call to `try_push` would copy a large item once more in an
+        // unoptimised build.
+        match self.claim_push(1) {
+            Ok((pos, 1)) => {
+                // SAFETY: as in `try_push`.
+                unsafe { self.fill_from(pos, 1, &value) };
+                mem::forget(value);
+                Ok(())
+            }
+            Ok(_) => blocking::push(self, value),
+            Err(Closed) => Err(PushError(value)),
+        }
     }
 
     /// Pushes `value`, blocking at most `timeout` while the queue is full.
@@ -476,7 +573,13 @@ impl<T> BoundedQueue<T> {
     /// assert!(q.pop().is_err());
     /// ```
     pub fn pop(&self) -> Result<T, Closed> {
-        blocking::pop(self)
+        // One try here before the blocking path, as in `push`.
+        match self.claim_pop(1) {
+            // SAFETY: `claim_pop` gave this thread the item at `pos`.
+            Ok((pos, 1)) => Ok(unsafe { self.take(pos) }),
+            Ok(_) => blocking::pop(self),
+            Err(Closed) => Err(Closed),
+        }
     }
 
     /// Pops the oldest item, blocking at most `timeout` while the queue is empty.
@@ -543,13 +646,9 @@ impl<T> BoundedQueue<T> {
             return Ok(0);
         }
         let (start, count) = self.claim_push(items.len())?;
-        let mut items = items.iter().copied();
-        // SAFETY: `claim_push` gave this thread `count <= items.len()` slots.
-        unsafe {
-            self.fill(start, count, || {
-                items.next().expect("claimed no more than offered")
-            })
-        };
+        // SAFETY: `claim_push` gave this thread `count <= items.len()` slots;
+        // copying `Copy` items gives nothing up.
+        unsafe { self.fill_from(start, count, items.as_ptr()) };
         Ok(count)
     }
 
@@ -574,14 +673,18 @@ impl<T> BoundedQueue<T> {
             return Ok(0);
         }
         let (start, count) = self.claim_push(items.len())?;
-        let mut moved = items.drain(..count);
-        // SAFETY: `claim_push` gave this thread `count` slots, and `moved`
-        // yields exactly `count` items.
+        let len = items.len();
+        // SAFETY: `claim_push` gave this thread `count <= len` slots. The
+        // first `count` items are moved into them, then the rest slid to
+        // the front: the vector forgets its items while that happens, and
+        // nothing in between can panic.
         unsafe {
-            self.fill(start, count, || {
-                moved.next().expect("drained as many as claimed")
-            })
-        };
+            items.set_len(0);
+            let base = items.as_mut_ptr();
+            self.fill_from(start, count, base);
+            ptr::copy(base.add(count), base, len - count);
+            items.set_len(len - count);
+        }
         Ok(count)
     }
 
@@ -610,7 +713,7 @@ impl<T> BoundedQueue<T> {
         blocking::push_iter(self, items)
     }
 
-    /// Pops up to `buf.len()` items into `buf` without blocking, claiming
+    /// Pops up to `buf.len()` items into `buf` without waiting, claiming
     /// them in one atomic step. Returns how many were written to the front
     /// of `buf`: 0 when empty.
     ///
@@ -636,17 +739,12 @@ impl<T> BoundedQueue<T> {
             return Ok(0);
         }
         let (start, count) = self.claim_pop(buf.len())?;
-        let mut out = buf.iter_mut();
         // SAFETY: `claim_pop` gave this thread `count <= buf.len()` items.
-        unsafe {
-            self.drain(start, count, |v| {
-                out.next().expect("claimed no more than room").write(v);
-            })
-        };
+        unsafe { self.drain_into(start, count, buf.as_mut_ptr().cast()) };
         Ok(count)
     }
 
-    /// Appends up to `max` items to `out` without blocking, claiming them in
+    /// Appends up to `max` items to `out` without waiting, claiming them in
     /// one atomic step. Returns how many were appended: 0 when empty.
     ///
     /// # Errors
@@ -666,10 +764,19 @@ impl<T> BoundedQueue<T> {
         if max == 0 {
             return Ok(0);
         }
-        let (start, count) = self.claim_pop(max)?;
-        out.reserve(count);
-        // SAFETY: `claim_pop` gave this thread `count` items.
-        unsafe { self.drain(start, count, |v| out.push(v)) };
+        // Room first, for what is there now (at least one item), and then
+        // claim no more than there is room for: once claimed, items are
+        // moved out with nothing in between that could panic.
+        out.reserve(self.len().clamp(1, max));
+        let room = (out.capacity() - out.len()).min(max);
+        let (start, count) = self.claim_pop(room)?;
+        let len = out.len();
+        // SAFETY: `claim_pop` gave this thread `count <= room` items, and
+        // `out` has room for them after its end.
+        unsafe {
+            self.drain_into(start, count, out.as_mut_ptr().add(len));
+            out.set_len(len + count);
+        }
         Ok(count)
     }
 
@@ -731,9 +838,10 @@ impl<T> BoundedQueue<T> {
     /// assert!(q.is_closed());
     /// ```
     pub fn close(&self) -> bool {
-        // Relaxed: the mark only has to be atomic with the pushes' CAS on
-        // `tail`; the wake-ups below carry their own fences.
-        let was_open = self.tail.fetch_or(self.mark_bit, Ordering::Relaxed) & self.mark_bit == 0;
+        // Release: pairs with the Acquire in `is_closed`, so a thread that
+        // sees the mark also sees what this thread did before closing. Being
+        // an RMW on `tail`, it is also ordered with every push's CAS.
+        let was_open = self.tail.fetch_or(self.mark_bit, Ordering::Release) & self.mark_bit == 0;
         if was_open {
             self.readers.notify_all();
             self.writers.notify_all();

@@ -4,10 +4,14 @@
 //!
 //! The design of rigtorp's `SPSCQueue` and of rtrb. `head` (next position to
 //! pop) is written only by the [`Consumer`], `tail` (next position to push)
-//! only by the [`Producer`]; they sit on separate cache lines. Positions count
-//! up forever (wrapping), so `tail - head` is the length; each half also keeps
-//! its own slot index, which it wraps at `capacity` with a compare instead of
-//! a division, so any capacity works.
+//! only by the [`Producer`]; they sit on separate cache lines. As in rtrb,
+//! positions count modulo `2 * capacity`: twice the capacity, so that a full
+//! ring (`tail` a capacity ahead of `head`) and an empty one (`tail ==
+//! head`) differ, and the slot of a position is the position itself or that
+//! less the capacity. Any capacity works, with no division. (Keeping a slot
+//! index beside positions that count up forever does the same work, but a
+//! half that reloads its own index from memory on every operation measured
+//! several times slower once the two halves ran on different cores.)
 //!
 //! Each half caches the other's position. The producer only reloads `head`
 //! when its cached copy says the ring is full, the consumer only reloads
@@ -18,6 +22,12 @@
 //! the consumer loads `tail` with Acquire before reading the slot. The mirror
 //! pair on `head` keeps the producer from overwriting a slot the consumer is
 //! still reading.
+//!
+//! # Progress
+//!
+//! The non-blocking operations are wait-free: each takes a bounded number
+//! of steps, whatever the other half is doing, since no slot is ever shared
+//! by two threads at once.
 //!
 //! # Closing
 //!
@@ -48,7 +58,8 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::mem::MaybeUninit;
+use std::mem::{self, MaybeUninit};
+use std::ptr::{self, NonNull};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,7 +70,7 @@ use crate::buffer;
 use crate::error::{
     CapacityError, Closed, PopTimeoutError, PushError, PushTimeoutError, TryPopError, TryPushError,
 };
-use crate::loom::{AtomicBool, AtomicUsize, Ordering, UnsafeCell};
+use crate::loom::{AtomicBool, AtomicUsize, Ordering, UnsafeCell, PLAIN_MEMORY};
 use crate::wait::WaitQueue;
 
 struct Shared<T> {
@@ -80,9 +91,60 @@ unsafe impl<T: Send> Send for Shared<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for Shared<T> {}
 
+/// Position arithmetic for a ring of `cap` slots: positions run from 0 to
+/// `2 * cap - 1` and then start again at 0.
+#[derive(Clone, Copy, Debug)]
+struct Ring {
+    cap: usize,
+}
+
+impl Ring {
+    /// How many positions `to` is ahead of `from`: at most `cap` for the
+    /// positions of one ring.
+    #[inline(always)]
+    fn distance(self, from: usize, to: usize) -> usize {
+        if from <= to {
+            to - from
+        } else {
+            2 * self.cap - from + to
+        }
+    }
+
+    /// The slot of position `pos`.
+    #[inline(always)]
+    fn index(self, pos: usize) -> usize {
+        if pos < self.cap {
+            pos
+        } else {
+            pos - self.cap
+        }
+    }
+
+    /// The position `n <= cap` after `pos`.
+    #[inline(always)]
+    fn advance(self, pos: usize, n: usize) -> usize {
+        if n == 1 {
+            // The common case, in fewer instructions: `pos + 1 <= 2 * cap`.
+            return if pos + 1 == 2 * self.cap { 0 } else { pos + 1 };
+        }
+        // Written so that nothing overflows, whatever the capacity.
+        if pos >= 2 * self.cap - n {
+            pos - (2 * self.cap - n)
+        } else {
+            pos + n
+        }
+    }
+}
+
 impl<T> Shared<T> {
     fn capacity(&self) -> usize {
         self.slots.len()
+    }
+
+    fn ring(&self) -> Ring {
+        Ring {
+            cap: self.capacity(),
+        }
     }
 
     fn close(&self) -> bool {
@@ -102,22 +164,27 @@ impl<T> Shared<T> {
     }
 
     fn len(&self) -> usize {
-        // Acquire on both: `head` first, so `tail`, which only grows and
-        // never passes `head + capacity` for long, is at least as new.
+        // Acquire on both: `head` first, so `tail`, which is never behind
+        // `head`, is at least as new.
         let head = self.head.load(Ordering::Acquire);
         let tail = self.tail.load(Ordering::Acquire);
-        tail.wrapping_sub(head).min(self.capacity())
+        self.ring().distance(head, tail)
     }
 }
 
 impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
-        // Relaxed: both halves are gone, so no other thread is left.
+        if !std::mem::needs_drop::<T>() {
+            return;
+        }
+        // Relaxed: both halves are gone, so no other thread is left (the
+        // `Arc` ordered their last accesses before this drop).
         let head = self.head.load(Ordering::Relaxed);
         let tail = self.tail.load(Ordering::Relaxed);
+        let ring = self.ring();
         let cap = self.capacity();
-        let mut index = head % cap;
-        for _ in 0..tail.wrapping_sub(head) {
+        let mut index = ring.index(head);
+        for _ in 0..ring.distance(head, tail) {
             // SAFETY: the slots from `head` to `tail` hold initialised items
             // nobody else can reach. If one item's drop panics the rest leak,
             // which is safe.
@@ -144,28 +211,76 @@ impl<T> Drop for Shared<T> {
 /// # drop(rx);
 /// ```
 pub fn channel<T>(capacity: usize) -> Result<(Producer<T>, Consumer<T>), CapacityError> {
-    let slots = buffer::slots(capacity, |_| UnsafeCell::new(MaybeUninit::uninit()))?;
+    with_start(capacity, |_| 0)
+}
+
+/// Like [`channel`], but with positions starting `pushes_before_wrap`
+/// pushes below the point where they wrap around (`2 * capacity`, see the
+/// module docs). For tests only.
+#[cfg(feature = "__near_wrap")]
+#[doc(hidden)]
+pub fn channel_near_wrap<T>(
+    capacity: usize,
+    pushes_before_wrap: usize,
+) -> Result<(Producer<T>, Consumer<T>), CapacityError> {
+    with_start(capacity, |wrap| (wrap - pushes_before_wrap % wrap) % wrap)
+}
+
+/// A queue whose positions start at `start(2 * capacity)`.
+fn with_start<T>(
+    capacity: usize,
+    start: impl FnOnce(usize) -> usize,
+) -> Result<(Producer<T>, Consumer<T>), CapacityError> {
+    // Positions run up to twice the capacity.
+    let wrap = capacity.checked_mul(2).ok_or(CapacityError::TooLarge {
+        requested: capacity,
+    })?;
+    let slots = cells(capacity)?;
+    let start = start(wrap);
     let shared = Arc::new(Shared {
-        head: CachePadded::new(AtomicUsize::new(0)),
-        tail: CachePadded::new(AtomicUsize::new(0)),
+        head: CachePadded::new(AtomicUsize::new(start)),
+        tail: CachePadded::new(AtomicUsize::new(start)),
         closed: AtomicBool::new(false),
         slots,
         readers: CachePadded::new(WaitQueue::new()),
         writers: CachePadded::new(WaitQueue::new()),
     });
+    let buffer = NonNull::from(&shared.slots[..]).cast();
+    let ring = Ring { cap: capacity };
     let producer = Producer {
         shared: Arc::clone(&shared),
-        tail: Cell::new(0),
-        index: Cell::new(0),
-        cached_head: Cell::new(0),
+        slots: buffer,
+        ring,
+        tail: Cell::new(start),
+        limit: Cell::new(ring.advance(start, capacity)),
     };
     let consumer = Consumer {
         shared,
-        head: Cell::new(0),
-        index: Cell::new(0),
-        cached_tail: Cell::new(0),
+        slots: buffer,
+        ring,
+        head: Cell::new(start),
+        cached_tail: Cell::new(start),
     };
     Ok((producer, consumer))
+}
+
+/// Allocates the ring's cells, empty. Nothing is written per cell (outside
+/// loom), so creating a queue takes constant time whatever its capacity,
+/// which for zero-sized items may be anything up to `usize::MAX / 2`.
+fn cells<T>(capacity: usize) -> Result<Box<[UnsafeCell<MaybeUninit<T>>]>, CapacityError> {
+    if PLAIN_MEMORY {
+        let cells = buffer::uninit(capacity)?;
+        // SAFETY: outside loom `UnsafeCell<MaybeUninit<T>>` is transparent
+        // over `MaybeUninit<T>`, which is valid whatever its bytes.
+        Ok(unsafe { buffer::assume_init(cells) })
+    } else {
+        let init = |_, cell: *mut UnsafeCell<MaybeUninit<T>>| {
+            // SAFETY: `cell` points to room for one cell, ours to write.
+            unsafe { cell.write(UnsafeCell::new(MaybeUninit::uninit())) }
+        };
+        // SAFETY: `init` writes the whole cell.
+        unsafe { buffer::slots(capacity, init) }
+    }
 }
 
 /// The pushing half of an SPSC queue. `Send`, neither `Sync` nor `Clone`:
@@ -180,12 +295,16 @@ pub fn channel<T>(capacity: usize) -> Result<(Producer<T>, Consumer<T>), Capacit
 /// ```
 pub struct Producer<T> {
     shared: Arc<Shared<T>>,
+    /// `shared.slots`, which lives as long as `shared`, and its length: read
+    /// on every push, so kept here rather than behind the `Arc`.
+    slots: NonNull<UnsafeCell<MaybeUninit<T>>>,
+    ring: Ring,
     /// Our own copy of `shared.tail`, which only we write.
     tail: Cell<usize>,
-    /// `tail` modulo capacity, kept without dividing.
-    index: Cell<usize>,
-    /// The consumer's `head` as last seen; never ahead of the real one.
-    cached_head: Cell<usize>,
+    /// How far we may push without looking at `head`: the consumer's
+    /// `head` as last seen (never ahead of the real one) plus the capacity.
+    /// `tail == limit` means the ring may be full.
+    limit: Cell<usize>,
 }
 
 /// The popping half of an SPSC queue. `Send`, neither `Sync` nor `Clone`:
@@ -202,10 +321,11 @@ pub struct Producer<T> {
 /// ```
 pub struct Consumer<T> {
     shared: Arc<Shared<T>>,
+    /// `shared.slots` and its length, as in [`Producer`].
+    slots: NonNull<UnsafeCell<MaybeUninit<T>>>,
+    ring: Ring,
     /// Our own copy of `shared.head`, which only we write.
     head: Cell<usize>,
-    /// `head` modulo capacity, kept without dividing.
-    index: Cell<usize>,
     /// The producer's `tail` as last seen; never ahead of the real one.
     cached_tail: Cell<usize>,
 }
@@ -222,43 +342,64 @@ impl<T> Producer<T> {
     /// seem free.
     #[inline]
     fn free_slots(&self, wanted: usize) -> usize {
-        let cap = self.shared.capacity();
+        let ring = self.ring;
         let tail = self.tail.get();
-        let mut free = cap - tail.wrapping_sub(self.cached_head.get());
+        let mut free = ring.distance(tail, self.limit.get());
         if free < wanted {
             // Acquire: pairs with the consumer's Release store of `head`,
             // made after it finished reading the slots it frees.
             let head = self.shared.head.load(Ordering::Acquire);
-            self.cached_head.set(head);
-            free = cap - tail.wrapping_sub(head);
+            let limit = ring.advance(head, ring.cap);
+            self.limit.set(limit);
+            free = ring.distance(tail, limit);
         }
         free
     }
 
-    /// Writes `count` items from `next_item` after `tail` and publishes them.
+    /// Whether a slot is free: one comparison unless the ring looks full.
+    #[inline(always)]
+    fn has_room(&self) -> bool {
+        self.tail.get() != self.limit.get() || self.free_slots(1) > 0
+    }
+
+    /// Moves `count` items from `src` into the slots after `tail` and
+    /// publishes them. Calls no code but ours, so nothing can panic while
+    /// the slots are half written.
     ///
-    /// The caller has checked that `count` slots are free.
+    /// # Safety
+    ///
+    /// `count` slots must be free (as [`free_slots`](Self::free_slots) has
+    /// said), and `src` must point to `count` items that the caller gives
+    /// up: they are moved.
     #[inline]
-    fn fill(&self, count: usize, mut next_item: impl FnMut() -> T) {
-        let cap = self.shared.capacity();
-        let mut index = self.index.get();
-        for _ in 0..count {
-            let value = next_item();
-            // SAFETY: the slot is free (the consumer's Release of `head` past
-            // it was Acquired in `free_slots`) and only the producer, this
-            // thread, writes free slots.
-            self.shared.slots[index].with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
-            index = if index + 1 == cap { 0 } else { index + 1 };
+    unsafe fn fill_from(&self, count: usize, src: *const T) {
+        if count == 0 {
+            return;
         }
-        self.index.set(index);
-        let tail = self.tail.get().wrapping_add(count);
+        // Everything read before the slots are written: the compiler cannot
+        // tell that those writes leave `self` alone, and would reload it.
+        let shared: &Shared<T> = &self.shared;
+        let ring = self.ring;
+        let tail = self.tail.get();
+        let mut index = ring.index(tail);
+        for i in 0..count {
+            // SAFETY: `index < ring.cap`, so this is one of the `shared.slots`,
+            // which live as long as `shared`.
+            let slot = unsafe { &*self.slots.as_ptr().add(index) };
+            // SAFETY: the slot is free (the consumer's Release of `head` past
+            // it was Acquired in `free_slots`), and only the producer, this
+            // thread, writes free slots. The caller gave up the item.
+            slot.with_mut(|p| unsafe { ptr::copy_nonoverlapping(src.add(i), p.cast::<T>(), 1) });
+            index = if index + 1 == ring.cap { 0 } else { index + 1 };
+        }
+        let tail = ring.advance(tail, count);
         self.tail.set(tail);
         // Release: publishes the slot writes above to the consumer.
-        self.shared.tail.store(tail, Ordering::Release);
+        shared.tail.store(tail, Ordering::Release);
         if count == 1 {
-            self.shared.readers.notify_one();
+            shared.readers.notify_one();
         } else {
-            self.shared.readers.notify_all();
+            shared.readers.notify_all();
         }
     }
 
@@ -287,15 +428,23 @@ impl<T> Producer<T> {
     /// ```
     #[inline]
     pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
-        if self.check_open().is_err() {
-            return Err(TryPushError::Closed(value));
+        let open = self.check_open().is_ok();
+        if open && self.has_room() {
+            // SAFETY: a slot is free, and `value` is forgotten right after
+            // its bytes are moved.
+            unsafe { self.fill_from(1, &value) };
+            // Moved by address and forgotten, rather than passed on by value,
+            // and the error built in one place: in an unoptimised build every
+            // by-value step copies the item on the stack, which large items
+            // would overflow.
+            mem::forget(value);
+            return Ok(());
         }
-        if self.free_slots(1) == 0 {
-            return Err(TryPushError::Full(value));
-        }
-        let mut value = Some(value);
-        self.fill(1, || value.take().expect("one item for one slot"));
-        Ok(())
+        Err(if open {
+            TryPushError::Full(value)
+        } else {
+            TryPushError::Closed(value)
+        })
     }
 
     /// Pushes `value`, blocking while the queue is full.
@@ -313,7 +462,19 @@ impl<T> Producer<T> {
     /// assert_eq!(tx.push(2).unwrap_err().into_inner(), 2);
     /// ```
     pub fn push(&self, value: T) -> Result<(), PushError<T>> {
-        blocking::push(self, value)
+        // One try here before the blocking path, as `try_push` does it: a
+        // call to `try_push` would copy a large item once more in an
+        // unoptimised build.
+        if self.check_open().is_err() {
+            return Err(PushError(value));
+        }
+        if !self.has_room() {
+            return blocking::push(self, value);
+        }
+        // SAFETY: as in `try_push`.
+        unsafe { self.fill_from(1, &value) };
+        mem::forget(value);
+        Ok(())
     }
 
     /// Pushes `value`, blocking at most `timeout` while the queue is full.
@@ -376,10 +537,9 @@ impl<T> Producer<T> {
         }
         self.check_open()?;
         let count = self.free_slots(items.len()).min(items.len());
-        if count > 0 {
-            let mut items = items.iter().copied();
-            self.fill(count, || items.next().expect("pushed no more than offered"));
-        }
+        // SAFETY: `count` slots are free and `items` holds at least that
+        // many; copying `Copy` items gives nothing up.
+        unsafe { self.fill_from(count, items.as_ptr()) };
         Ok(count)
     }
 
@@ -405,10 +565,18 @@ impl<T> Producer<T> {
             return Ok(0);
         }
         self.check_open()?;
-        let count = self.free_slots(items.len()).min(items.len());
-        if count > 0 {
-            let mut moved = items.drain(..count);
-            self.fill(count, || moved.next().expect("drained as many as pushed"));
+        let len = items.len();
+        let count = self.free_slots(len).min(len);
+        // SAFETY: `count <= len` slots are free. The first `count` items are
+        // moved into them, then the rest slid to the front: the vector
+        // forgets its items while that happens, and nothing in between can
+        // panic.
+        unsafe {
+            items.set_len(0);
+            let base = items.as_mut_ptr();
+            self.fill_from(count, base);
+            ptr::copy(base.add(count), base, len - count);
+            items.set_len(len - count);
         }
         Ok(count)
     }
@@ -549,16 +717,24 @@ impl<T> Consumer<T> {
     /// `wanted` seem ready.
     #[inline]
     fn ready_items(&self, wanted: usize) -> usize {
+        let ring = self.ring;
         let head = self.head.get();
-        let mut ready = self.cached_tail.get().wrapping_sub(head);
+        let mut ready = ring.distance(head, self.cached_tail.get());
         if ready < wanted {
             // Acquire: pairs with the producer's Release store of `tail`,
             // made after it wrote the slots it publishes.
             let tail = self.shared.tail.load(Ordering::Acquire);
             self.cached_tail.set(tail);
-            ready = tail.wrapping_sub(head);
+            ready = ring.distance(head, tail);
         }
         ready
+    }
+
+    /// Whether an item is ready, as far as the last look at `tail` says: one
+    /// comparison. (`false` only means look again, with `ready_items`.)
+    #[inline(always)]
+    fn has_item(&self) -> bool {
+        self.head.get() != self.cached_tail.get()
     }
 
     /// How many items are ready, or `Closed` if none are and none will come.
@@ -577,32 +753,60 @@ impl<T> Consumer<T> {
         }
     }
 
-    /// Moves `count` ready items out into `sink` and frees their slots.
+    /// Moves `count` ready items out to `dst` and frees their slots. Calls
+    /// no code but ours, so nothing can panic between taking the items and
+    /// publishing `head`, after which a panic could drop them again.
     ///
-    /// The caller has checked that `count` items are ready.
+    /// # Safety
+    ///
+    /// `count` items must be ready (as [`ready_items`](Self::ready_items)
+    /// has said), and `dst` must be valid for writing `count` items.
     #[inline]
-    fn drain(&self, count: usize, mut sink: impl FnMut(T)) {
-        let cap = self.shared.capacity();
-        let mut index = self.index.get();
-        for _ in 0..count {
+    unsafe fn drain_into(&self, count: usize, dst: *mut T) {
+        if count == 0 {
+            return;
+        }
+        // Everything read before the items are written out, as in
+        // `Producer::fill_from`.
+        let shared: &Shared<T> = &self.shared;
+        let ring = self.ring;
+        let head = self.head.get();
+        let mut index = ring.index(head);
+        for i in 0..count {
+            // SAFETY: `index < ring.cap`, so this is one of the `shared.slots`,
+            // which live as long as `shared`.
+            let slot = unsafe { &*self.slots.as_ptr().add(index) };
             // SAFETY: the slot holds an item the producer published (its
             // Release of `tail` was Acquired in `ready_items`), and only the
-            // consumer, this thread, reads published slots.
-            let value = self.shared.slots[index].with(|p| unsafe { p.read().assume_init() });
-            sink(value);
-            index = if index + 1 == cap { 0 } else { index + 1 };
+            // consumer, this thread, reads published slots. The caller
+            // vouches for `dst`.
+            slot.with(|p| unsafe { ptr::copy_nonoverlapping(p.cast::<T>(), dst.add(i), 1) });
+            index = if index + 1 == ring.cap { 0 } else { index + 1 };
         }
-        self.index.set(index);
-        let head = self.head.get().wrapping_add(count);
+        let head = ring.advance(head, count);
         self.head.set(head);
         // Release: our reads above complete before the producer, which
         // Acquires `head`, may overwrite these slots.
-        self.shared.head.store(head, Ordering::Release);
+        shared.head.store(head, Ordering::Release);
         if count == 1 {
-            self.shared.writers.notify_one();
+            shared.writers.notify_one();
         } else {
-            self.shared.writers.notify_all();
+            shared.writers.notify_all();
         }
+    }
+
+    /// Pops the oldest item, which is ready.
+    ///
+    /// # Safety
+    ///
+    /// An item must be ready, as [`ready_items`](Self::ready_items) has said.
+    #[inline]
+    unsafe fn take(&self) -> T {
+        let mut out = MaybeUninit::uninit();
+        // SAFETY: as promised by our caller; `out` has room for one item.
+        unsafe { self.drain_into(1, out.as_mut_ptr()) };
+        // SAFETY: `drain_into` wrote it.
+        unsafe { out.assume_init() }
     }
 
     /// Pops the oldest item, without blocking.
@@ -624,13 +828,14 @@ impl<T> Consumer<T> {
     /// ```
     #[inline]
     pub fn try_pop(&self) -> Result<T, TryPopError> {
+        if self.has_item() {
+            // SAFETY: an item is ready.
+            return Ok(unsafe { self.take() });
+        }
         match self.ready_or_closed(1) {
             Ok(0) => Err(TryPopError::Empty),
-            Ok(_) => {
-                let mut out = None;
-                self.drain(1, |v| out = Some(v));
-                Ok(out.expect("one slot yields one item"))
-            }
+            // SAFETY: an item is ready.
+            Ok(_) => Ok(unsafe { self.take() }),
             Err(Closed) => Err(TryPopError::Closed),
         }
     }
@@ -649,7 +854,17 @@ impl<T> Consumer<T> {
     /// assert_eq!(rx.pop(), Ok(9));
     /// ```
     pub fn pop(&self) -> Result<T, Closed> {
-        blocking::pop(self)
+        // One try here before the blocking path, as in `Producer::push`.
+        if self.has_item() {
+            // SAFETY: an item is ready.
+            return Ok(unsafe { self.take() });
+        }
+        match self.ready_or_closed(1) {
+            Ok(0) => blocking::pop(self),
+            // SAFETY: an item is ready.
+            Ok(_) => Ok(unsafe { self.take() }),
+            Err(Closed) => Err(Closed),
+        }
     }
 
     /// Pops the oldest item, blocking at most `timeout` while the queue is empty.
@@ -711,10 +926,8 @@ impl<T> Consumer<T> {
             return Ok(0);
         }
         let count = self.ready_or_closed(buf.len())?.min(buf.len());
-        let mut out = buf.iter_mut();
-        self.drain(count, |v| {
-            out.next().expect("popped no more than room").write(v);
-        });
+        // SAFETY: `count` items are ready and `buf` has room for them.
+        unsafe { self.drain_into(count, buf.as_mut_ptr().cast()) };
         Ok(count)
     }
 
@@ -738,8 +951,16 @@ impl<T> Consumer<T> {
             return Ok(0);
         }
         let count = self.ready_or_closed(max)?.min(max);
+        // Room before taking anything: the items stay in the ring, owned by
+        // it, if this panics.
         out.reserve(count);
-        self.drain(count, |v| out.push(v));
+        let len = out.len();
+        // SAFETY: `count` items are ready, and `out` has room for them after
+        // its end.
+        unsafe {
+            self.drain_into(count, out.as_mut_ptr().add(len));
+            out.set_len(len + count);
+        }
         Ok(count)
     }
 

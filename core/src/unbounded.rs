@@ -29,8 +29,17 @@
 //!
 //! Batches claim up to the rest of the current segment with one CAS.
 //!
+//! # Progress
+//!
+//! Pushes never wait for room, and nothing parks but the blocking pops. A
+//! pop whose slot a pusher has claimed but not yet written spins until the
+//! pusher finishes, as does a push or pop that reaches the end of a segment
+//! while another pusher is still linking the next one, however long that
+//! thread is preempted. See the [crate docs](crate#progress).
+//!
 //! [`close`]: UnboundedQueue::close
 
+use std::alloc::{self, Layout};
 use std::fmt;
 use std::mem::MaybeUninit;
 use std::ptr;
@@ -40,7 +49,9 @@ use crossbeam_utils::CachePadded;
 
 use crate::blocking::{self, PopSide, PushSide};
 use crate::error::{Closed, PopTimeoutError, PushError, TryPopError, TryPushError};
-use crate::loom::{fence, AtomicPtr, AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::loom::{
+    fence, AtomicPtr, AtomicUsize, Backoff, LeakCheck, Ordering, UnsafeCell, PLAIN_MEMORY,
+};
 use crate::wait::WaitQueue;
 
 // Slot states.
@@ -51,10 +62,41 @@ const READ: usize = 2;
 /// The segment is being freed; whoever reads this slot last must go on freeing it.
 const DESTROY: usize = 4;
 
-/// Indices per segment. Small under loom, so a few items cross segments.
-const LAP: usize = if cfg!(loom) { 3 } else { 32 };
-/// Slots per segment: one index per lap is the "next segment" marker.
+/// Indices per segment, at most: a queue uses `LAP` (see [`Lap`]). A power
+/// of two, so that it divides the number of indices and segments line up
+/// on both sides of the point where the indices wrap.
+const LAP: usize = if cfg!(loom) { 4 } else { 32 };
+/// Slots per segment, at most: one index per lap is the "next segment" marker.
 const SEGMENT_CAP: usize = LAP - 1;
+
+/// How many indices per segment a queue uses. Outside loom always [`LAP`],
+/// and this takes no room. Under loom a model may pick fewer (2 or 3 per
+/// segment, [`UnboundedQueue::with_segment_slots`]), to cross segment
+/// boundaries with fewer items; the default there is 3, two slots.
+#[derive(Clone, Copy, Debug)]
+struct Lap(#[cfg(loom)] usize);
+
+impl Lap {
+    #[cfg(not(loom))]
+    const DEFAULT: Self = Self();
+    #[cfg(loom)]
+    const DEFAULT: Self = Self(3);
+
+    /// Indices per segment.
+    #[inline(always)]
+    fn get(self) -> usize {
+        #[cfg(loom)]
+        return self.0;
+        #[cfg(not(loom))]
+        LAP
+    }
+
+    /// Slots per segment.
+    #[inline(always)]
+    fn slots(self) -> usize {
+        self.get() - 1
+    }
+}
 /// Indices are shifted by this much to make room for a flag bit.
 const SHIFT: usize = 1;
 /// In the tail index: the queue is closed. In the head index: a next segment exists.
@@ -79,17 +121,39 @@ impl<T> Slot<T> {
 struct Segment<T> {
     next: AtomicPtr<Segment<T>>,
     slots: [Slot<T>; SEGMENT_CAP],
+    /// Under loom, makes the models fail if a segment is never freed.
+    _freed: LeakCheck,
 }
 
 impl<T> Segment<T> {
+    /// Allocates an empty segment, on the heap from the start: built on the
+    /// stack and moved, a segment of large items would overflow it.
+    ///
+    /// Aborts through [`alloc::handle_alloc_error`] if the allocator fails, as
+    /// `Box::new` does.
     fn new() -> Box<Self> {
-        Box::new(Self {
-            next: AtomicPtr::new(ptr::null_mut()),
-            slots: std::array::from_fn(|_| Slot {
-                value: UnsafeCell::new(MaybeUninit::uninit()),
-                state: AtomicUsize::new(0),
-            }),
-        })
+        if !PLAIN_MEMORY {
+            // Loom's atomics and cells carry state and must be constructed.
+            return Box::new(Self {
+                next: AtomicPtr::new(ptr::null_mut()),
+                slots: std::array::from_fn(|_| Slot {
+                    value: UnsafeCell::new(MaybeUninit::uninit()),
+                    state: AtomicUsize::new(0),
+                }),
+                _freed: LeakCheck::new(()),
+            });
+        }
+        let layout = Layout::new::<Self>();
+        // SAFETY: the layout has a non-zero size: a segment holds atomics.
+        let segment = unsafe { alloc::alloc_zeroed(layout) }.cast::<Self>();
+        if segment.is_null() {
+            alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: zeroed memory is an empty segment: a null `next`, every
+        // state 0, values that are `MaybeUninit`, and (outside loom) a
+        // `LeakCheck` that has no bytes. It was allocated by
+        // the global allocator with the layout of `Self`, as `Box` requires.
+        unsafe { Box::from_raw(segment) }
     }
 
     /// Waits until the pusher that filled this segment links the next one.
@@ -109,12 +173,12 @@ impl<T> Segment<T> {
     ///
     /// # Safety
     ///
-    /// `this` must be a live segment whose last slot has been read, and every
-    /// slot before `start` must have been read too.
-    unsafe fn destroy(this: *mut Self, start: usize) {
+    /// `this` must be a live segment of `lap`, whose last slot has been
+    /// read, and every slot before `start` must have been read too.
+    unsafe fn destroy(this: *mut Self, start: usize, lap: Lap) {
         // The last slot is not checked: its reader is the one that started
         // the destruction.
-        for i in start..SEGMENT_CAP - 1 {
+        for i in start..lap.slots() - 1 {
             // SAFETY: the segment stays allocated until this loop decides to
             // free it, and only the thread running this loop can free it.
             let slot = unsafe { &(*this).slots[i] };
@@ -141,7 +205,7 @@ struct Position<T> {
 
 /// An unbounded multi-producer multi-consumer queue.
 ///
-/// Pushes never block and never report Full; pops block while it is empty.
+/// Pushes never wait and never report Full; pops block while it is empty.
 /// Share it by reference or in an `Arc`.
 ///
 /// Memory is allocated in segments of 31 items as the queue grows, and each
@@ -177,6 +241,7 @@ pub struct UnboundedQueue<T> {
     head: CachePadded<Position<T>>,
     tail: CachePadded<Position<T>>,
     readers: CachePadded<WaitQueue>,
+    lap: Lap,
 }
 
 // SAFETY: items move between threads through the queue, so `T: Send` is
@@ -202,16 +267,52 @@ impl<T> UnboundedQueue<T> {
     /// assert!(q.is_empty());
     /// ```
     pub fn new() -> Self {
+        Self::with_start(0, Lap::DEFAULT)
+    }
+
+    /// Like [`new`](Self::new), but with the indices starting
+    /// `pushes_before_wrap` pushes (rounded up to whole segments) below the
+    /// point where they wrap around. For tests only.
+    #[cfg(feature = "__near_wrap")]
+    #[doc(hidden)]
+    pub fn new_near_wrap(pushes_before_wrap: usize) -> Self {
+        // Whole segments, so the first one is used from its first slot.
+        let segments = pushes_before_wrap.div_ceil(SEGMENT_CAP);
+        Self::with_start(0usize.wrapping_sub(segments * LAP) << SHIFT, Lap::DEFAULT)
+    }
+
+    /// Under loom: a queue whose segments hold `slots` items (2 or 3), so
+    /// that a model can cross segment boundaries with fewer items, or run
+    /// the freeing of a segment with more than two readers. For the models
+    /// only.
+    ///
+    /// # Panics
+    ///
+    /// If `slots` is not 2 or 3.
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn with_segment_slots(slots: usize) -> Self {
+        assert!(
+            (2..=SEGMENT_CAP).contains(&slots),
+            "2 or 3 slots per segment"
+        );
+        Self::with_start(0, Lap(slots + 1))
+    }
+
+    /// A queue whose head and tail indices start at `index`, the start of
+    /// a segment, with `lap` indices per segment.
+    fn with_start(index: usize, lap: Lap) -> Self {
         Self {
             head: CachePadded::new(Position {
-                index: AtomicUsize::new(0),
+                index: AtomicUsize::new(index),
                 segment: AtomicPtr::new(ptr::null_mut()),
             }),
             tail: CachePadded::new(Position {
-                index: AtomicUsize::new(0),
+                index: AtomicUsize::new(index),
                 segment: AtomicPtr::new(ptr::null_mut()),
             }),
             readers: CachePadded::new(WaitQueue::new()),
+            lap,
         }
     }
 
@@ -221,6 +322,7 @@ impl<T> UnboundedQueue<T> {
     /// (at least one).
     fn claim_push(&self, max: usize) -> Result<(*mut Segment<T>, usize, usize), Closed> {
         debug_assert!(max > 0);
+        let lap = self.lap.get();
         let backoff = Backoff::new();
         // Acquire (both): pairs with the Release stores that install a
         // segment, so the segment we read is initialised.
@@ -231,16 +333,16 @@ impl<T> UnboundedQueue<T> {
             if tail & MARK_BIT != 0 {
                 return Err(Closed);
             }
-            let offset = (tail >> SHIFT) % LAP;
-            if offset == SEGMENT_CAP {
+            let offset = (tail >> SHIFT) % lap;
+            if offset == lap - 1 {
                 // Another pusher is installing the next segment.
                 backoff.snooze();
                 tail = self.tail.index.load(Ordering::Acquire);
                 segment = self.tail.segment.load(Ordering::Acquire);
                 continue;
             }
-            let count = max.min(SEGMENT_CAP - offset);
-            let fills_segment = offset + count == SEGMENT_CAP;
+            let count = max.min(lap - 1 - offset);
+            let fills_segment = offset + count == lap - 1;
             // Allocate before the CAS, so the winner never waits on malloc
             // while other pushers spin on the marker.
             if fills_segment && next_segment.is_none() {
@@ -274,7 +376,7 @@ impl<T> UnboundedQueue<T> {
                     }
                 }
             }
-            let new_tail = tail + (count << SHIFT);
+            let new_tail = tail.wrapping_add(count << SHIFT);
             // SeqCst on success: the CAS must not be reordered with the
             // segment loads of this iteration (Acquire) nor the installation
             // below (Release), and a popper's SeqCst fence must see it before
@@ -314,21 +416,22 @@ impl<T> UnboundedQueue<T> {
     /// means empty.
     fn claim_pop(&self, max: usize) -> Result<(*mut Segment<T>, usize, usize), Closed> {
         debug_assert!(max > 0);
+        let lap = self.lap.get();
         let backoff = Backoff::new();
         // Acquire: pairs with the Release stores that move `head` to a new
         // segment.
         let mut head = self.head.index.load(Ordering::Acquire);
         let mut segment = self.head.segment.load(Ordering::Acquire);
         loop {
-            let offset = (head >> SHIFT) % LAP;
-            if offset == SEGMENT_CAP {
+            let offset = (head >> SHIFT) % lap;
+            if offset == lap - 1 {
                 // Another popper is moving `head` to the next segment.
                 backoff.snooze();
                 head = self.head.index.load(Ordering::Acquire);
                 segment = self.head.segment.load(Ordering::Acquire);
                 continue;
             }
-            let mut count = max.min(SEGMENT_CAP - offset);
+            let mut count = max.min(lap - 1 - offset);
             let mut new_head = head;
             if head & MARK_BIT == 0 {
                 // Not known whether a next segment exists: look at `tail`.
@@ -343,7 +446,7 @@ impl<T> UnboundedQueue<T> {
                         Ok((segment, offset, 0))
                     };
                 }
-                if (head >> SHIFT) / LAP == (tail >> SHIFT) / LAP {
+                if (head >> SHIFT) / lap == (tail >> SHIFT) / lap {
                     // Same segment: take only slots claimed so far.
                     count = count.min((tail >> SHIFT) - (head >> SHIFT));
                 } else {
@@ -358,7 +461,7 @@ impl<T> UnboundedQueue<T> {
                 segment = self.head.segment.load(Ordering::Acquire);
                 continue;
             }
-            new_head += count << SHIFT;
+            new_head = new_head.wrapping_add(count << SHIFT);
             // SeqCst on success: orders the claim with the segment load and
             // the head move below, as in `claim_push`.
             match self.head.index.compare_exchange_weak(
@@ -368,7 +471,7 @@ impl<T> UnboundedQueue<T> {
                 Ordering::Acquire,
             ) {
                 Ok(_) => {
-                    if offset + count == SEGMENT_CAP {
+                    if offset + count == lap - 1 {
                         // We took the last slot: move `head` to the next segment.
                         // SAFETY: the segment is alive until its last slot,
                         // which we own, has been read.
@@ -396,27 +499,30 @@ impl<T> UnboundedQueue<T> {
         }
     }
 
-    /// Writes `count` items from `next_item` into the slots claimed at `offset`.
+    /// Moves `count` items from `src` into the slots claimed at `offset`,
+    /// and publishes each. Calls no code but ours, so it cannot panic with
+    /// slots claimed and unwritten.
     ///
     /// # Safety
     ///
     /// The slots must have been claimed by this thread with
-    /// [`claim_push`](Self::claim_push) and not yet written.
-    unsafe fn fill(
+    /// [`claim_push`](Self::claim_push) and not yet written, and `src` must
+    /// point to `count` items that the caller gives up: they are moved.
+    unsafe fn fill_from(
         &self,
         segment: *mut Segment<T>,
         offset: usize,
         count: usize,
-        mut next_item: impl FnMut() -> T,
+        src: *const T,
     ) {
-        for i in offset..offset + count {
+        for i in 0..count {
             // SAFETY: the segment stays allocated until every slot in it is
             // read, and ours are not even written yet.
-            let slot = unsafe { &(*segment).slots[i] };
-            let value = next_item();
-            // SAFETY: we claimed this slot; no popper reads it before WRITE.
+            let slot = unsafe { &(*segment).slots[offset + i] };
+            // SAFETY: we claimed this slot, and no popper reads it before
+            // WRITE; the caller gave up the item at `src + i`.
             slot.value
-                .with_mut(|p| unsafe { p.write(MaybeUninit::new(value)) });
+                .with_mut(|p| unsafe { ptr::copy_nonoverlapping(src.add(i), p.cast::<T>(), 1) });
             // Release: publishes the item to the popper that Acquires WRITE.
             slot.state.fetch_or(WRITE, Ordering::Release);
         }
@@ -427,43 +533,48 @@ impl<T> UnboundedQueue<T> {
         }
     }
 
-    /// Moves `count` items claimed at `offset` out into `sink`, freeing the
-    /// segment if we are the last to leave it.
+    /// Moves `count` items claimed at `offset` out to `dst`, freeing the
+    /// segment if we are the last to leave it. Calls no code but ours, so it
+    /// cannot panic with items claimed and unread.
     ///
     /// # Safety
     ///
     /// The slots must have been claimed by this thread with
-    /// [`claim_pop`](Self::claim_pop) and not yet read.
-    unsafe fn drain(
+    /// [`claim_pop`](Self::claim_pop) and not yet read, and `dst` must be
+    /// valid for writing `count` items.
+    unsafe fn drain_into(
         &self,
         segment: *mut Segment<T>,
         offset: usize,
         count: usize,
-        mut sink: impl FnMut(T),
+        dst: *mut T,
     ) {
         for i in offset..offset + count {
             // SAFETY: the segment is freed only after this slot is marked READ.
             let slot = unsafe { &(*segment).slots[i] };
             slot.wait_write();
-            // SAFETY: WRITE is set (Acquired in `wait_write`), so the value is
-            // initialised, and we alone claimed this slot.
-            let value = slot.value.with(|p| unsafe { p.read().assume_init() });
-            if i + 1 == SEGMENT_CAP {
+            // SAFETY: WRITE is set (Acquired in `wait_write`), so the value
+            // is initialised, and we alone claimed this slot; the caller
+            // vouches for `dst`.
+            slot.value.with(|p| unsafe {
+                ptr::copy_nonoverlapping(p.cast::<T>(), dst.add(i - offset), 1)
+            });
+            if i + 1 == self.lap.slots() {
                 // SAFETY: we read the last slot and every earlier slot is ours
                 // or someone else's to mark; `destroy` hands off to them.
-                unsafe { Segment::destroy(segment, 0) };
+                unsafe { Segment::destroy(segment, 0, self.lap) };
             } else if slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0 {
                 // AcqRel: Release publishes our read to the destroyer;
                 // Acquire sees its DESTROY. It stopped at us: go on from here.
                 // SAFETY: the last slot was read (destruction started) and
                 // slots up to `i` are read.
-                unsafe { Segment::destroy(segment, i + 1) };
+                unsafe { Segment::destroy(segment, i + 1, self.lap) };
             }
-            sink(value);
         }
     }
 
-    /// Pushes `value`. Never blocks and never reports Full.
+    /// Pushes `value`. Never waits for room and never reports Full (see
+    /// [progress](crate#progress)).
     ///
     /// # Errors
     ///
@@ -479,10 +590,14 @@ impl<T> UnboundedQueue<T> {
     /// ```
     pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
         match self.claim_push(1) {
-            Ok((segment, offset, count)) => {
-                let mut value = Some(value);
-                // SAFETY: `claim_push` gave this thread these slots.
-                unsafe { self.fill(segment, offset, count, || value.take().expect("one item")) };
+            Ok((segment, offset, _)) => {
+                // SAFETY: `claim_push` gave this thread the slot, and `value`
+                // is forgotten right after its bytes are moved.
+                unsafe { self.fill_from(segment, offset, 1, &value) };
+                // Moved by address and forgotten, rather than passed on by
+                // value: in an unoptimised build every by-value step copies
+                // the item on the stack, which large items overflow.
+                std::mem::forget(value);
                 Ok(())
             }
             Err(Closed) => Err(TryPushError::Closed(value)),
@@ -504,10 +619,21 @@ impl<T> UnboundedQueue<T> {
     /// assert_eq!(q.len(), 1);
     /// ```
     pub fn push(&self, value: T) -> Result<(), PushError<T>> {
-        self.try_push(value).map_err(|e| PushError(e.into_inner()))
+        // `try_push` again rather than a call to it, which would copy the
+        // item once more in an unoptimised build.
+        match self.claim_push(1) {
+            Ok((segment, offset, _)) => {
+                // SAFETY: as in `try_push`.
+                unsafe { self.fill_from(segment, offset, 1, &value) };
+                std::mem::forget(value);
+                Ok(())
+            }
+            Err(Closed) => Err(PushError(value)),
+        }
     }
 
-    /// Pops the oldest item, without blocking.
+    /// Pops the oldest item, without waiting for one (see
+    /// [progress](crate#progress)).
     ///
     /// # Errors
     ///
@@ -527,14 +653,23 @@ impl<T> UnboundedQueue<T> {
     pub fn try_pop(&self) -> Result<T, TryPopError> {
         match self.claim_pop(1) {
             Ok((_, _, 0)) => Err(TryPopError::Empty),
-            Ok((segment, offset, count)) => {
-                let mut out = None;
-                // SAFETY: `claim_pop` gave this thread these slots.
-                unsafe { self.drain(segment, offset, count, |v| out = Some(v)) };
-                Ok(out.expect("one slot yields one item"))
-            }
+            // SAFETY: `claim_pop` gave this thread the slot.
+            Ok((segment, offset, _)) => Ok(unsafe { self.take(segment, offset) }),
             Err(Closed) => Err(TryPopError::Closed),
         }
+    }
+
+    /// Pops the one item claimed at `offset`.
+    ///
+    /// # Safety
+    ///
+    /// As [`drain_into`](Self::drain_into), for one item.
+    unsafe fn take(&self, segment: *mut Segment<T>, offset: usize) -> T {
+        let mut out = MaybeUninit::uninit();
+        // SAFETY: as promised by our caller; `out` has room for one item.
+        unsafe { self.drain_into(segment, offset, 1, out.as_mut_ptr()) };
+        // SAFETY: `drain_into` wrote it.
+        unsafe { out.assume_init() }
     }
 
     /// Pops the oldest item, blocking while the queue is empty.
@@ -553,7 +688,14 @@ impl<T> UnboundedQueue<T> {
     /// assert!(q.pop().is_err());
     /// ```
     pub fn pop(&self) -> Result<T, Closed> {
-        blocking::pop(self)
+        // One try here before the blocking path: a call to `try_pop` would
+        // copy a large item once more in an unoptimised build.
+        match self.claim_pop(1) {
+            Ok((_, _, 0)) => blocking::pop(self),
+            // SAFETY: `claim_pop` gave this thread the slot.
+            Ok((segment, offset, _)) => Ok(unsafe { self.take(segment, offset) }),
+            Err(Closed) => Err(Closed),
+        }
     }
 
     /// Pops the oldest item, blocking at most `timeout` while the queue is empty.
@@ -618,13 +760,10 @@ impl<T> UnboundedQueue<T> {
                 Err(Closed) if pushed > 0 => break,
                 Err(Closed) => return Err(Closed),
             };
-            let mut batch = items[pushed..pushed + count].iter().copied();
-            // SAFETY: `claim_push` gave this thread `count` slots.
-            unsafe {
-                self.fill(segment, offset, count, || {
-                    batch.next().expect("claimed as many")
-                })
-            };
+            // SAFETY: `claim_push` gave this thread `count` slots, and
+            // `items[pushed..]` holds at least that many; copying a `Copy`
+            // item gives nothing up.
+            unsafe { self.fill_from(segment, offset, count, items.as_ptr().add(pushed)) };
             pushed += count;
         }
         Ok(pushed)
@@ -648,24 +787,38 @@ impl<T> UnboundedQueue<T> {
     /// assert!(items.is_empty());
     /// ```
     pub fn try_push_vec(&self, items: &mut Vec<T>) -> Result<usize, Closed> {
+        let len = items.len();
+        // From here the vector does not own its items: those we move into
+        // the queue must not be dropped with it. Nothing below can panic.
+        // SAFETY: shrinking the length only forgets items.
+        unsafe { items.set_len(0) };
         let mut pushed = 0;
-        while !items.is_empty() {
-            let (segment, offset, count) = match self.claim_push(items.len()) {
-                Ok(claim) => claim,
-                Err(Closed) if pushed > 0 => break,
-                Err(Closed) => return Err(Closed),
-            };
-            let mut moved = items.drain(..count);
-            // SAFETY: `claim_push` gave this thread `count` slots.
-            unsafe {
-                self.fill(segment, offset, count, || {
-                    moved.next().expect("claimed as many")
-                })
-            };
-            drop(moved);
-            pushed += count;
+        let mut result = Ok(());
+        while pushed < len {
+            match self.claim_push(len - pushed) {
+                Ok((segment, offset, count)) => {
+                    // SAFETY: `claim_push` gave this thread `count` slots,
+                    // and the items from `pushed` on are still ours to move.
+                    unsafe { self.fill_from(segment, offset, count, items.as_ptr().add(pushed)) };
+                    pushed += count;
+                }
+                Err(Closed) => {
+                    // Items pushed before a racing close stay pushed.
+                    if pushed == 0 {
+                        result = Err(Closed);
+                    }
+                    break;
+                }
+            }
         }
-        Ok(pushed)
+        // SAFETY: the items from `pushed` on were not moved: slide them to
+        // the front and give them back to the vector.
+        unsafe {
+            let base = items.as_mut_ptr();
+            ptr::copy(base.add(pushed), base, len - pushed);
+            items.set_len(len - pushed);
+        }
+        result.map(|()| pushed)
     }
 
     /// Pushes every item; the same as pushing them one by one, but claiming
@@ -692,7 +845,7 @@ impl<T> UnboundedQueue<T> {
         blocking::push_iter(self, items)
     }
 
-    /// Pops up to `buf.len()` items into the front of `buf` without blocking,
+    /// Pops up to `buf.len()` items into the front of `buf` without waiting,
     /// up to a segment's worth per atomic step. Returns how many: 0 when empty.
     ///
     /// # Errors
@@ -710,14 +863,24 @@ impl<T> UnboundedQueue<T> {
     /// assert_eq!(q.try_pop_into(&mut buf), Ok(2));
     /// ```
     pub fn try_pop_into(&self, buf: &mut [MaybeUninit<T>]) -> Result<usize, Closed> {
-        let mut out = buf.iter_mut();
-        self.pop_batch(out.len(), |v| {
-            out.next().expect("popped no more than room").write(v);
-        })
+        let mut popped = 0;
+        while popped < buf.len() {
+            let (segment, offset, count) = match self.claim_pop(buf.len() - popped) {
+                Ok((_, _, 0)) => break,
+                Ok(claim) => claim,
+                Err(Closed) if popped > 0 => break,
+                Err(Closed) => return Err(Closed),
+            };
+            // SAFETY: `claim_pop` gave this thread `count` items, and
+            // `buf[popped..]` has room for that many.
+            unsafe { self.drain_into(segment, offset, count, buf[popped..].as_mut_ptr().cast()) };
+            popped += count;
+        }
+        Ok(popped)
     }
 
-    /// Appends up to `max` items to `out` without blocking, up to a segment's
-    /// worth per atomic step. Returns how many: 0 when empty.
+    /// Appends up to `max` items to `out` without waiting, claiming up to a
+    /// segment's worth per atomic step. Returns how many: 0 when empty.
     ///
     /// # Errors
     ///
@@ -727,26 +890,30 @@ impl<T> UnboundedQueue<T> {
     ///
     /// ```
     /// let q = ringq::UnboundedQueue::new();
-    /// q.push_iter(0..5).unwrap();
+    /// q.try_push_slice(&[1, 2, 3]).unwrap();
     /// let mut out = Vec::new();
-    /// assert_eq!(q.try_pop_many(&mut out, 3), Ok(3));
-    /// assert_eq!(out, [0, 1, 2]);
+    /// assert_eq!(q.try_pop_many(&mut out, 10), Ok(3));
     /// ```
     pub fn try_pop_many(&self, out: &mut Vec<T>, max: usize) -> Result<usize, Closed> {
-        self.pop_batch(max, |v| out.push(v))
-    }
-
-    fn pop_batch(&self, max: usize, mut sink: impl FnMut(T)) -> Result<usize, Closed> {
         let mut popped = 0;
         while popped < max {
+            // Room first: once claimed, items must be moved out with nothing
+            // in between that could panic. A claim takes at most the rest of
+            // a segment.
+            out.reserve((max - popped).min(self.lap.slots()));
             let (segment, offset, count) = match self.claim_pop(max - popped) {
                 Ok((_, _, 0)) => break,
                 Ok(claim) => claim,
                 Err(Closed) if popped > 0 => break,
                 Err(Closed) => return Err(Closed),
             };
-            // SAFETY: `claim_pop` gave this thread these slots.
-            unsafe { self.drain(segment, offset, count, &mut sink) };
+            let len = out.len();
+            // SAFETY: `claim_pop` gave this thread `count` items, at most a
+            // segment's worth, which `out` has room for after its end.
+            unsafe {
+                self.drain_into(segment, offset, count, out.as_mut_ptr().add(len));
+                out.set_len(len + count);
+            }
             popped += count;
         }
         Ok(popped)
@@ -839,6 +1006,7 @@ impl<T> UnboundedQueue<T> {
     /// assert_eq!(q.len(), 40);
     /// ```
     pub fn len(&self) -> usize {
+        let lap = self.lap.get();
         loop {
             // Acquire on all three: keeps the head load between the two tail
             // loads, so equal tails mean a consistent pair.
@@ -850,18 +1018,19 @@ impl<T> UnboundedQueue<T> {
             // Drop the flag bits, and step over a "next segment" marker.
             tail &= !((1 << SHIFT) - 1);
             head &= !((1 << SHIFT) - 1);
-            if (tail >> SHIFT) % LAP == LAP - 1 {
+            if (tail >> SHIFT) % lap == lap - 1 {
                 tail = tail.wrapping_add(1 << SHIFT);
             }
-            if (head >> SHIFT) % LAP == LAP - 1 {
+            if (head >> SHIFT) % lap == lap - 1 {
                 head = head.wrapping_add(1 << SHIFT);
             }
-            // Rebase both to the head's segment, then discount one marker
-            // index per segment boundary crossed.
-            let lap = (head >> SHIFT) / LAP;
-            let tail = (tail >> SHIFT) - lap * LAP;
-            let head = (head >> SHIFT) - lap * LAP;
-            return tail - head - tail / LAP;
+            // The distance in indices, wrapping like the indices do, less
+            // one marker index per segment boundary crossed on the way.
+            // (`lap` divides the number of indices, so `% lap` gives the
+            // same offset on both sides of the wrap.)
+            let distance = tail.wrapping_sub(head) >> SHIFT;
+            let offset = (head >> SHIFT) % lap;
+            return distance - (offset + distance) / lap;
         }
     }
 
@@ -950,8 +1119,8 @@ impl<T> Drop for UnboundedQueue<T> {
         let tail = self.tail.index.load(Ordering::Relaxed) & !((1 << SHIFT) - 1);
         let mut segment = self.head.segment.load(Ordering::Relaxed);
         while head != tail {
-            let offset = (head >> SHIFT) % LAP;
-            if offset < SEGMENT_CAP {
+            let offset = (head >> SHIFT) % self.lap.get();
+            if offset < self.lap.slots() {
                 // SAFETY: slots between head and tail hold written, unread
                 // items (no push is half done: we have `&mut self`).
                 let slot = unsafe { &(*segment).slots[offset] };

@@ -1,6 +1,7 @@
 //! Loom models of the bounded MPMC ring: push/pop races, batches, close.
 #![cfg(loom)]
 
+use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::thread;
 use ringq::{BoundedQueue, TryPopError, TryPushError};
@@ -51,75 +52,98 @@ fn two_producers_one_consumer() {
     });
 }
 
-/// Two consumers race for items: each item is taken exactly once.
+/// Pops until the queue reports closed and drained, yielding on Empty.
+fn drain(q: &BoundedQueue<u32>) -> Vec<u32> {
+    let mut got = Vec::new();
+    loop {
+        match q.try_pop() {
+            Ok(v) => got.push(v),
+            Err(TryPopError::Empty) => thread::yield_now(),
+            Err(TryPopError::Closed) => return got,
+        }
+    }
+}
+
+/// Two consumers race for items until the queue is closed and drained:
+/// each item is taken exactly once, and each consumer gets its items in
+/// order. Capacities 1 to 3, so the ring wraps at every slot count.
 #[test]
 fn one_producer_two_consumers() {
-    loom::model(|| {
-        let q = Arc::new(BoundedQueue::new(2).unwrap());
-        let consumer = {
-            let q = q.clone();
-            thread::spawn(move || {
-                let mut got = Vec::new();
-                while let Ok(v) = q.try_pop().or_else(|e| match e {
-                    TryPopError::Empty => {
-                        thread::yield_now();
-                        q.try_pop()
-                    }
-                    closed => Err(closed),
-                }) {
-                    got.push(v);
-                }
-                got
-            })
-        };
-        for i in 0..3 {
-            push_spinning(&q, i).unwrap();
-        }
-        q.close();
-        let mut mine = Vec::new();
-        loop {
-            match q.try_pop() {
-                Ok(v) => mine.push(v),
-                Err(TryPopError::Empty) => thread::yield_now(),
-                Err(TryPopError::Closed) => break,
+    for cap in 1..=3 {
+        loom::model(move || {
+            let q = Arc::new(BoundedQueue::new(cap).unwrap());
+            let consumer = {
+                let q = q.clone();
+                thread::spawn(move || drain(&q))
+            };
+            for i in 0..3 {
+                push_spinning(&q, i).unwrap();
             }
-        }
-        let mut all = consumer.join().unwrap();
-        // Items arrived in FIFO order for each consumer.
-        assert!(all.windows(2).all(|w| w[0] < w[1]));
-        assert!(mine.windows(2).all(|w| w[0] < w[1]));
-        all.extend(mine);
-        all.sort_unstable();
-        assert_eq!(all, [0, 1, 2]);
-    });
+            q.close();
+            let mine = drain(&q);
+            let mut all = consumer.join().unwrap();
+            assert!(all.windows(2).all(|w| w[0] < w[1]));
+            assert!(mine.windows(2).all(|w| w[0] < w[1]));
+            all.extend(mine);
+            all.sort_unstable();
+            assert_eq!(all, [0, 1, 2]);
+        });
+    }
 }
 
 /// A batch push and a batch pop race; nothing is lost or duplicated.
 #[test]
 fn batch_push_races_batch_pop() {
-    loom::model(|| {
-        let q = Arc::new(BoundedQueue::new(2).unwrap());
+    for cap in 1..=3 {
+        loom::model(move || {
+            let q = Arc::new(BoundedQueue::new(cap).unwrap());
+            let producer = {
+                let q = q.clone();
+                thread::spawn(move || {
+                    let items = [1, 2, 3];
+                    let mut sent = 0;
+                    while sent < items.len() {
+                        sent += q.try_push_slice(&items[sent..]).unwrap();
+                        if sent < items.len() {
+                            thread::yield_now();
+                        }
+                    }
+                })
+            };
+            let mut got = Vec::new();
+            while got.len() < 3 {
+                if q.try_pop_many(&mut got, 2).unwrap() == 0 {
+                    thread::yield_now();
+                }
+            }
+            producer.join().unwrap();
+            assert_eq!(got, [1, 2, 3]);
+        });
+    }
+}
+
+/// The blocking batch paths: `push_iter` parks while the ring is full and
+/// `pop_many` while it is empty, each woken by the other, until the close.
+#[test]
+fn blocking_batches() {
+    // Capacity 1 and one item more, so that push_iter fills the ring and
+    // waits for room, and pop_many finds it empty and waits for an item.
+    let (cap, items) = (1, 2);
+    loom::model(move || {
+        let q = Arc::new(BoundedQueue::new(cap).unwrap());
         let producer = {
             let q = q.clone();
             thread::spawn(move || {
-                let items = [1, 2, 3];
-                let mut sent = 0;
-                while sent < items.len() {
-                    sent += q.try_push_slice(&items[sent..]).unwrap();
-                    if sent < items.len() {
-                        thread::yield_now();
-                    }
-                }
+                assert_eq!(q.push_iter(0..items), Ok(items as usize));
+                q.close();
             })
         };
         let mut got = Vec::new();
-        while got.len() < 3 {
-            if q.try_pop_many(&mut got, 2).unwrap() == 0 {
-                thread::yield_now();
-            }
+        while let Ok(n) = q.pop_many(&mut got, 2) {
+            assert!(n >= 1, "pop_many returned with nothing on an open queue");
         }
         producer.join().unwrap();
-        assert_eq!(got, [1, 2, 3]);
+        assert_eq!(got, (0..items).collect::<Vec<u32>>());
     });
 }
 
@@ -128,33 +152,60 @@ fn batch_push_races_batch_pop() {
 /// landed item is still inside.
 #[test]
 fn close_races_push_and_pop() {
-    loom::model(|| {
-        let q = Arc::new(BoundedQueue::new(2).unwrap());
-        q.try_push(1).unwrap();
-        let pusher = {
-            let q = q.clone();
-            thread::spawn(move || q.try_push(2).is_ok())
-        };
-        let closer = {
-            let q = q.clone();
-            thread::spawn(move || q.close())
-        };
-        let first = q.try_pop();
-        let pushed = pusher.join().unwrap();
-        assert!(closer.join().unwrap());
-        let mut got = Vec::new();
-        if let Ok(v) = first {
-            got.push(v);
-        }
-        loop {
-            match q.try_pop() {
-                Ok(v) => got.push(v),
-                Err(TryPopError::Closed) => break,
-                Err(TryPopError::Empty) => {
-                    panic!("closed queue reported Empty after close returned")
+    for cap in 1..=3 {
+        loom::model(move || {
+            let q = Arc::new(BoundedQueue::new(cap).unwrap());
+            q.try_push(1).unwrap();
+            let pusher = {
+                let q = q.clone();
+                thread::spawn(move || q.try_push(2).is_ok())
+            };
+            let closer = {
+                let q = q.clone();
+                thread::spawn(move || q.close())
+            };
+            let first = q.try_pop();
+            let pushed = pusher.join().unwrap();
+            assert!(closer.join().unwrap());
+            let mut got = Vec::new();
+            if let Ok(v) = first {
+                got.push(v);
+            }
+            loop {
+                match q.try_pop() {
+                    Ok(v) => got.push(v),
+                    Err(TryPopError::Closed) => break,
+                    Err(TryPopError::Empty) => {
+                        panic!("closed queue reported Empty after close returned")
+                    }
                 }
             }
+            assert_eq!(got, if pushed { vec![1, 2] } else { vec![1] });
+        });
+    }
+}
+
+/// `is_closed` promises that a thread that sees the queue closed also sees
+/// what the closing thread did before `close`: here, a write to a cell.
+#[test]
+fn close_publishes_what_preceded_it() {
+    loom::model(|| {
+        let q = Arc::new(BoundedQueue::<u32>::new(1).unwrap());
+        let note = Arc::new(UnsafeCell::new(0));
+        let closer = {
+            let (q, note) = (q.clone(), note.clone());
+            thread::spawn(move || {
+                // SAFETY: the other thread reads the cell only after it has
+                // seen the close, which loom checks is ordered after this.
+                note.with_mut(|p| unsafe { *p = 7 });
+                q.close();
+            })
+        };
+        while !q.is_closed() {
+            thread::yield_now();
         }
-        assert_eq!(got, if pushed { vec![1, 2] } else { vec![1] });
+        // SAFETY: as above.
+        assert_eq!(note.with(|p| unsafe { *p }), 7);
+        closer.join().unwrap();
     });
 }

@@ -2,6 +2,8 @@
 //! and closing by either half.
 #![cfg(loom)]
 
+use loom::cell::UnsafeCell;
+use loom::sync::Arc;
 use loom::thread;
 use ringq::TryPopError;
 
@@ -87,5 +89,63 @@ fn consumer_close_loses_nothing() {
         let pushed = producer.join().unwrap();
         let left = rx.len();
         assert_eq!(usize::from(pushed), usize::from(popped.is_some()) + left);
+    });
+}
+
+/// Either half's close publishes what its thread did before it: the other
+/// half, once it sees the queue closed, sees the write to a cell.
+#[test]
+fn close_publishes_what_preceded_it() {
+    for consumer_closes in [false, true] {
+        loom::model(move || {
+            let (tx, rx) = ringq::spsc::channel::<u32>(1).unwrap();
+            let note = Arc::new(UnsafeCell::new(0));
+            let write_and_close = {
+                let note = note.clone();
+                move |close: &dyn Fn() -> bool| {
+                    // SAFETY: the other thread reads the cell only after it
+                    // has seen the close, which loom checks is ordered after this.
+                    note.with_mut(|p| unsafe { *p = 7 });
+                    close();
+                }
+            };
+            let wait_and_read = move |is_closed: &dyn Fn() -> bool| {
+                while !is_closed() {
+                    thread::yield_now();
+                }
+                // SAFETY: as above.
+                assert_eq!(note.with(|p| unsafe { *p }), 7);
+            };
+            if consumer_closes {
+                let closer = thread::spawn(move || write_and_close(&|| rx.close()));
+                wait_and_read(&|| tx.is_closed());
+                closer.join().unwrap();
+            } else {
+                let closer = thread::spawn(move || write_and_close(&|| tx.close()));
+                wait_and_read(&|| rx.is_closed());
+                closer.join().unwrap();
+            }
+        });
+    }
+}
+
+/// The blocking batch paths: `push_iter` parks while the ring is full and
+/// `pop_many` while it is empty, each woken by the other, until the
+/// producer's drop closes the queue.
+#[test]
+fn blocking_batches() {
+    // Capacity 1 and one item more, so that push_iter fills the ring and
+    // waits for room, and pop_many finds it empty and waits for an item.
+    let (cap, items) = (1, 2);
+    loom::model(move || {
+        let (tx, rx) = ringq::spsc::channel(cap).unwrap();
+        let producer =
+            thread::spawn(move || assert_eq!(tx.push_iter(0..items), Ok(items as usize)));
+        let mut got = Vec::new();
+        while let Ok(n) = rx.pop_many(&mut got, 2) {
+            assert!(n >= 1, "pop_many returned with nothing on an open queue");
+        }
+        producer.join().unwrap();
+        assert_eq!(got, (0..items).collect::<Vec<u32>>());
     });
 }

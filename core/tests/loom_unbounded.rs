@@ -1,8 +1,11 @@
-//! Loom models of the unbounded queue. Under loom a segment holds 2 items,
-//! so these models cross segment boundaries: installation of the next
-//! segment, head hand-over, and freeing of drained segments.
+//! Loom models of the unbounded queue. Under loom a segment holds 2 items
+//! (or 3, for the models that ask), so these models cross segment
+//! boundaries: installation of the next segment, head hand-over, and
+//! freeing of drained segments. A segment that is never freed fails the
+//! model as a leak.
 #![cfg(loom)]
 
+use loom::cell::UnsafeCell;
 use loom::sync::Arc;
 use loom::thread;
 use ringq::{TryPopError, UnboundedQueue};
@@ -128,5 +131,111 @@ fn close_races_push() {
             }
         }
         assert_eq!(got, if pushed { vec![1, 2] } else { vec![1] });
+    });
+}
+
+/// A thread that sees the queue closed also sees what the closing thread
+/// did before `close`: here, a write to a cell.
+#[test]
+fn close_publishes_what_preceded_it() {
+    loom::model(|| {
+        let q = Arc::new(UnboundedQueue::<u32>::new());
+        let note = Arc::new(UnsafeCell::new(0));
+        let closer = {
+            let (q, note) = (q.clone(), note.clone());
+            thread::spawn(move || {
+                // SAFETY: the other thread reads the cell only after it has
+                // seen the close, which loom checks is ordered after this.
+                note.with_mut(|p| unsafe { *p = 7 });
+                q.close();
+            })
+        };
+        while !q.is_closed() {
+            thread::yield_now();
+        }
+        // SAFETY: as above.
+        assert_eq!(note.with(|p| unsafe { *p }), 7);
+        closer.join().unwrap();
+    });
+}
+
+/// Pops until the queue reports closed and drained, yielding on Empty.
+fn drain(q: &UnboundedQueue<u32>) -> Vec<u32> {
+    let mut got = Vec::new();
+    loop {
+        match q.try_pop() {
+            Ok(v) => got.push(v),
+            Err(TryPopError::Empty) => thread::yield_now(),
+            Err(TryPopError::Closed) => return got,
+        }
+    }
+}
+
+/// Two consumers share a full segment of three slots (and the empty one
+/// after it): whichever reads last frees it, the job handed on from reader
+/// to reader through the DESTROY bits, and it is freed exactly once.
+#[test]
+fn readers_free_a_three_slot_segment() {
+    loom::model(|| {
+        let q = Arc::new(UnboundedQueue::with_segment_slots(3));
+        for i in 0..3 {
+            q.push(i).unwrap();
+        }
+        q.close();
+        let other = {
+            let q = q.clone();
+            thread::spawn(move || drain(&q))
+        };
+        let mine = drain(&q);
+        let theirs = other.join().unwrap();
+        assert!(mine.windows(2).all(|w| w[0] < w[1]));
+        assert!(theirs.windows(2).all(|w| w[0] < w[1]));
+        let mut all = [mine, theirs].concat();
+        all.sort_unstable();
+        assert_eq!(all, [0, 1, 2]);
+    });
+}
+
+/// A consumer races a producer across the boundary of three-slot
+/// segments: it takes each item once and in order, waiting for slots
+/// claimed but not yet written and for the next segment to be linked, and
+/// every segment is freed.
+#[test]
+fn consumer_races_a_producer_over_three_slot_segments() {
+    loom::model(|| {
+        let q = Arc::new(UnboundedQueue::with_segment_slots(3));
+        let producer = {
+            let q = q.clone();
+            thread::spawn(move || {
+                for i in 0..4 {
+                    q.push(i).unwrap();
+                }
+                q.close();
+            })
+        };
+        assert_eq!(drain(&q), [0, 1, 2, 3]);
+        producer.join().unwrap();
+    });
+}
+
+/// The blocking batch pop parks on an empty queue while a batch push fills
+/// it across a segment boundary, until the close.
+#[test]
+fn blocking_pop_many_across_segments() {
+    loom::model(|| {
+        let q = Arc::new(UnboundedQueue::new());
+        let producer = {
+            let q = q.clone();
+            thread::spawn(move || {
+                assert_eq!(q.push_iter(0..3), Ok(3));
+                q.close();
+            })
+        };
+        let mut got = Vec::new();
+        while let Ok(n) = q.pop_many(&mut got, 2) {
+            assert!(n >= 1, "pop_many returned with nothing on an open queue");
+        }
+        producer.join().unwrap();
+        assert_eq!(got, [0, 1, 2]);
     });
 }

@@ -92,6 +92,16 @@ impl Drop for Probe {
     }
 }
 
+/// `normal` in a normal build, `miri` under Miri, which runs each step a
+/// thousand times slower: the same checks on fewer cases.
+fn sizes<T>(normal: T, miri: T) -> T {
+    if cfg!(miri) {
+        miri
+    } else {
+        normal
+    }
+}
+
 /// Runs `f` on its own thread and fails if it has not finished within 60 s:
 /// a hang detector, not a timing assertion.
 fn no_hang<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
@@ -114,7 +124,8 @@ fn no_hang<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
 
 #[test]
 fn every_item_dropped_exactly_once_on_queue_drop() {
-    for cap in [1usize, 2, 3, 5, 6, 31, 32, 33] {
+    for cap in sizes(&[1usize, 2, 3, 5, 6, 31, 32, 33][..], &[1, 3, 4]) {
+        let cap = *cap;
         for fill in 0..=cap {
             let ledger = Ledger::new(3 * cap + fill);
             let mut next = 0;
@@ -142,7 +153,7 @@ fn every_item_dropped_exactly_once_on_queue_drop() {
 fn every_item_dropped_exactly_once_unbounded() {
     // Segments hold about 31 items: cover the boundaries and several segments,
     // with the head partway through a segment.
-    for (pushed, popped) in [
+    let cases = [
         (0, 0),
         (30, 30),
         (31, 0),
@@ -151,7 +162,8 @@ fn every_item_dropped_exactly_once_unbounded() {
         (62, 31),
         (100, 40),
         (300, 299),
-    ] {
+    ];
+    for &(pushed, popped) in sizes(&cases[..], &[(0, 0), (31, 0), (32, 31), (62, 31)]) {
         let ledger = Ledger::new(pushed);
         let q = UnboundedQueue::new();
         for id in 0..pushed {
@@ -168,7 +180,8 @@ fn every_item_dropped_exactly_once_unbounded() {
 
 #[test]
 fn every_item_dropped_exactly_once_spsc() {
-    for cap in [1usize, 3, 4, 7] {
+    for cap in sizes(&[1usize, 3, 4, 7][..], &[1, 3]) {
+        let cap = *cap;
         for fill in 0..=cap {
             for producer_last in [false, true] {
                 let ledger = Ledger::new(2 * cap + fill);
@@ -208,7 +221,7 @@ fn zero_sized_items_bounded_and_spsc() {
         let (p, c) = spsc::channel::<()>(cap).unwrap();
         let mut len = 0usize;
         // A deterministic mix that wraps the ring many times.
-        for i in 0..(50 * cap) {
+        for i in 0..(sizes(50, 10) * cap) {
             let push = (i * 7 + i / 3) % 5 < 3;
             if push {
                 let full = len == cap;
@@ -250,14 +263,15 @@ fn zero_sized_items_bounded_and_spsc() {
 #[test]
 fn zero_sized_items_unbounded() {
     let q = UnboundedQueue::<()>::new();
-    for _ in 0..1000 {
+    let n = sizes(1000, 100);
+    for _ in 0..n {
         q.try_push(()).unwrap();
     }
-    assert_eq!(q.len(), 1000);
+    assert_eq!(q.len(), n);
     assert_eq!(q.try_push_slice(&[(); 100]), Ok(100));
     let mut out = Vec::new();
-    assert_eq!(q.try_pop_many(&mut out, 550), Ok(550));
-    for _ in 0..550 {
+    assert_eq!(q.try_pop_many(&mut out, n / 2 + 50), Ok(n / 2 + 50));
+    for _ in 0..n / 2 + 50 {
         q.try_pop().unwrap();
     }
     assert_eq!(q.try_pop(), Err(TryPopError::Empty));
@@ -304,7 +318,8 @@ fn zero_sized_items_with_drop() {
 #[test]
 fn panicking_drop_while_dropping_a_queue() {
     quiet_deliberate_panics();
-    for cap in [1usize, 3, 5, 64] {
+    for cap in sizes(&[1usize, 3, 5, 64][..], &[1, 3]) {
+        let cap = *cap;
         for bomb_at in 0..cap {
             let ledger = Ledger::new(cap);
             let q = BoundedQueue::new(cap).unwrap();
@@ -338,7 +353,8 @@ fn panicking_drop_while_dropping_a_queue() {
             ledger.assert_none_dropped_twice();
         }
     }
-    for n in [1usize, 31, 32, 70] {
+    for n in sizes(&[1usize, 31, 32, 70][..], &[1, 32]) {
+        let n = *n;
         let ledger = Ledger::new(n);
         let q = UnboundedQueue::new();
         for id in 0..n {
@@ -404,6 +420,78 @@ fn panicking_drop_of_a_popped_item_leaves_the_queue_usable() {
     }
     drop((q, u, p, c));
     ledger.assert_each_dropped_once();
+}
+
+/// A zero-sized item that records its drops, for outputs of any length.
+struct Token;
+
+static TOKEN_DROPS: AtomicUsize = AtomicUsize::new(0);
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        TOKEN_DROPS.fetch_add(1, Relaxed);
+    }
+}
+
+/// An output vector that cannot take another item: growing it panics
+/// (capacity overflow). Its length is faked; `forget_all` undoes that.
+// The faked length is the point: clippy's warning about it does not apply.
+#[allow(clippy::uninit_vec)]
+fn full_output() -> Vec<Token> {
+    let mut out = Vec::new();
+    // SAFETY: a `Vec` of zero-sized items has room for `usize::MAX`, and
+    // `Token` has no bytes and no invariant; `forget_all` takes them back
+    // unseen.
+    unsafe { out.set_len(usize::MAX - 1) };
+    out
+}
+
+fn forget_all(mut out: Vec<Token>) {
+    // SAFETY: shrinking only forgets the (zero-sized) items.
+    unsafe { out.set_len(0) };
+}
+
+/// A batch pop whose output vector cannot grow panics before it takes
+/// anything: every item stays in the queue, in order, and the queue stays
+/// usable, its slots all free again once popped.
+#[test]
+fn batch_pop_into_a_vector_that_cannot_grow_takes_nothing() {
+    no_hang(|| {
+        let q = BoundedQueue::new(3).unwrap();
+        let u = UnboundedQueue::new();
+        let (p, c) = spsc::channel(3).unwrap();
+        for _ in 0..3 {
+            q.try_push(Token).ok().unwrap();
+            u.try_push(Token).ok().unwrap();
+            p.try_push(Token).ok().unwrap();
+        }
+        let before = TOKEN_DROPS.load(Relaxed);
+        type BatchPop<'a> = &'a dyn Fn(&mut Vec<Token>) -> Result<usize, ringq::Closed>;
+        let pops: [BatchPop; 3] = [
+            &|out| q.try_pop_many(out, 3),
+            &|out| u.try_pop_many(out, 3),
+            &|out| c.try_pop_many(out, 3),
+        ];
+        for pop in pops {
+            let mut out = full_output();
+            let r = panic::catch_unwind(AssertUnwindSafe(|| pop(&mut out)));
+            assert!(r.is_err(), "growing the vector must panic");
+            forget_all(out);
+        }
+        assert_eq!(TOKEN_DROPS.load(Relaxed), before, "no item lost or dropped");
+        assert_eq!((q.len(), u.len(), c.len()), (3, 3, 3));
+        // Every slot works again: the ring can be emptied and refilled.
+        for _ in 0..3 {
+            drop(q.pop().unwrap());
+            drop(u.pop().unwrap());
+            drop(c.pop().unwrap());
+        }
+        for _ in 0..3 {
+            q.try_push(Token).ok().unwrap();
+            p.try_push(Token).ok().unwrap();
+        }
+        assert!(q.is_full() && p.is_full());
+    });
 }
 
 // ------------------------------------------------- push_iter and user code
@@ -514,14 +602,16 @@ fn check_push_iter<S: Sink>(make: impl Fn() -> S, room: usize) {
         (1, Some(1)),
         (usize::MAX, None),
     ];
-    for n in [0usize, 1, 2, 5] {
+    let hints = sizes(&hints[..], &hints[2..4]);
+    for n in sizes(&[0usize, 1, 2, 5][..], &[0, 2]) {
+        let n = *n;
         for panic_at in [None, Some(0), Some(1), Some(n)] {
             // Items made before the end or the panic; past `room` the push blocks.
             let made = panic_at.unwrap_or(n);
             if made > n || made > room {
                 continue;
             }
-            for hint in hints {
+            for &hint in hints {
                 let case = format!("n {n}, panic at {panic_at:?}, size hint {hint:?}");
                 let q = Arc::new(make());
                 let ledger = Ledger::new(n + 1);

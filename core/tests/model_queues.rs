@@ -655,8 +655,9 @@ fn with_drop_check(f: impl FnOnce() -> u64) {
 }
 
 fn config(cases: u32) -> ProptestConfig {
-    // Under Miri, a handful of cases is already a long run.
-    let cases = if cfg!(miri) { cases.min(4) } else { cases };
+    // Under Miri, which runs each step a thousand times slower, two cases
+    // (of shorter sequences, see `ops`) are already a long run.
+    let cases = if cfg!(miri) { cases.min(2) } else { cases };
     // PROPTEST_CASES, when set, overrides the per-test default.
     let env = std::env::var("PROPTEST_CASES")
         .ok()
@@ -677,6 +678,7 @@ fn capacity() -> impl Strategy<Value = usize> {
 /// Sequences long enough to wrap a small ring many times; closing is rare
 /// so that most of a sequence runs on an open queue.
 fn ops(batch: usize, max_len: usize) -> impl Strategy<Value = Vec<Op>> {
+    let max_len = if cfg!(miri) { max_len.min(80) } else { max_len };
     prop::collection::vec(op_strategy(batch, 1), 1..max_len)
 }
 
@@ -684,18 +686,21 @@ proptest! {
     #![proptest_config(config(256))]
 
     #[test]
+    #[cfg_attr(miri, ignore = "proptest's generation alone takes minutes under Miri; fixed_sequences_match_the_model runs the same model")]
     fn bounded_matches_model(cap in capacity(), ops in ops(8, 1500)) {
         let q = Shared { q: BoundedQueue::<u64>::new(cap).unwrap() };
         run(&q, Some(cap), &ops, true);
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "proptest's generation alone takes minutes under Miri; fixed_sequences_match_the_model runs the same model")]
     fn spsc_matches_model(cap in capacity(), ops in ops(8, 1500)) {
         let (p, c) = spsc::channel::<u64>(cap).unwrap();
         run(&Pair { p, c }, Some(cap), &ops, true);
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "proptest's generation alone takes minutes under Miri; fixed_sequences_match_the_model runs the same model")]
     fn unbounded_matches_model(ops in ops(80, 1500)) {
         let q = Shared { q: UnboundedQueue::<u64>::new() };
         run(&q, None, &ops, true);
@@ -706,6 +711,7 @@ proptest! {
     #![proptest_config(config(64))]
 
     #[test]
+    #[cfg_attr(miri, ignore = "proptest's generation alone takes minutes under Miri; fixed_sequences_match_the_model runs the same model")]
     fn bounded_drops_each_item_once(cap in capacity(), ops in ops(8, 600)) {
         with_drop_check(|| {
             let q = Shared { q: BoundedQueue::<Tracked>::new(cap).unwrap() };
@@ -714,6 +720,7 @@ proptest! {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "proptest's generation alone takes minutes under Miri; fixed_sequences_match_the_model runs the same model")]
     fn spsc_drops_each_item_once(cap in capacity(), ops in ops(8, 600)) {
         with_drop_check(|| {
             let (p, c) = spsc::channel::<Tracked>(cap).unwrap();
@@ -722,6 +729,7 @@ proptest! {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "proptest's generation alone takes minutes under Miri; fixed_sequences_match_the_model runs the same model")]
     fn unbounded_drops_each_item_once(ops in ops(80, 600)) {
         with_drop_check(|| {
             let q = Shared { q: UnboundedQueue::<Tracked>::new() };
@@ -730,10 +738,183 @@ proptest! {
     }
 }
 
+/// How many pushes before the position counters wrap: enough that most
+/// sequences cross the wrap early, many times over for small rings.
+fn before_wrap() -> impl Strategy<Value = usize> {
+    0..100usize
+}
+
+/// Mostly capacities that do not divide `2^usize::BITS`, the ones for which
+/// a position and a slot index part ways at the wrap.
+fn wrap_capacity() -> impl Strategy<Value = usize> {
+    prop_oneof![3 => prop::sample::select(vec![3usize, 5, 6, 7, 12]), 1 => 1..=70usize]
+}
+
+// The same sequences on queues whose counters start just below their wrap
+// point, so every operation, and the final drop, runs across the wrap.
+proptest! {
+    #![proptest_config(config(128))]
+
+    #[test]
+    #[cfg_attr(miri, ignore = "proptest's generation alone takes minutes under Miri; fixed_sequences_match_the_model runs the same model")]
+    fn bounded_matches_model_across_wrap(cap in wrap_capacity(), before in before_wrap(), ops in ops(8, 800)) {
+        let q = Shared { q: BoundedQueue::<u64>::new_near_wrap(cap, before).unwrap() };
+        run(&q, Some(cap), &ops, true);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "proptest's generation alone takes minutes under Miri; fixed_sequences_match_the_model runs the same model")]
+    fn spsc_matches_model_across_wrap(cap in wrap_capacity(), before in before_wrap(), ops in ops(8, 800)) {
+        let (p, c) = spsc::channel_near_wrap::<u64>(cap, before).unwrap();
+        run(&Pair { p, c }, Some(cap), &ops, true);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "proptest's generation alone takes minutes under Miri; fixed_sequences_match_the_model runs the same model")]
+    fn unbounded_matches_model_across_wrap(before in before_wrap(), ops in ops(80, 800)) {
+        let q = Shared { q: UnboundedQueue::<u64>::new_near_wrap(before) };
+        run(&q, None, &ops, true);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "proptest's generation alone takes minutes under Miri; fixed_sequences_match_the_model runs the same model")]
+    fn bounded_drops_each_item_once_across_wrap(cap in wrap_capacity(), before in before_wrap(), ops in ops(8, 600)) {
+        with_drop_check(|| {
+            let q = Shared { q: BoundedQueue::<Tracked>::new_near_wrap(cap, before).unwrap() };
+            run(&q, Some(cap), &ops, false)
+        });
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "proptest's generation alone takes minutes under Miri; fixed_sequences_match_the_model runs the same model")]
+    fn spsc_drops_each_item_once_across_wrap(cap in wrap_capacity(), before in before_wrap(), ops in ops(8, 600)) {
+        with_drop_check(|| {
+            let (p, c) = spsc::channel_near_wrap::<Tracked>(cap, before).unwrap();
+            run(&Pair { p, c }, Some(cap), &ops, false)
+        });
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "proptest's generation alone takes minutes under Miri; fixed_sequences_match_the_model runs the same model")]
+    fn unbounded_drops_each_item_once_across_wrap(before in before_wrap(), ops in ops(80, 600)) {
+        with_drop_check(|| {
+            let q = Shared { q: UnboundedQueue::<Tracked>::new_near_wrap(before) };
+            run(&q, None, &ops, false)
+        });
+    }
+}
+
+/// `normal` in a normal build, `miri` under Miri, which runs each step a
+/// thousand times slower: the same checks on fewer cases.
+fn sizes<T>(normal: T, miri: T) -> T {
+    if cfg!(miri) {
+        miri
+    } else {
+        normal
+    }
+}
+
+/// A small, seedable generator (xorshift64*) for the fixed sequences.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+/// A pseudo-random sequence of `len` operations with the weights of
+/// `op_strategy`, from `seed`.
+fn fixed_ops(seed: u64, len: usize, batch: usize) -> Vec<Op> {
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let batch = batch as u64;
+    (0..len)
+        .map(|_| {
+            let wait = rng.below(8) == 0;
+            let n = rng.below(batch + 1) as usize;
+            let m = 1 + rng.below(batch.max(1)) as usize;
+            match rng.below(55) {
+                0..=11 => Op::TryPush,
+                12..=15 => Op::Push,
+                16..=17 => Op::PushTimeout { wait },
+                18 => Op::PushDeadlinePast,
+                19..=21 => Op::TryPushSlice(n),
+                22..=24 => Op::TryPushVec(n),
+                25..=26 => Op::PushIter(n),
+                27..=36 => Op::TryPop,
+                37..=40 => Op::Pop,
+                41..=42 => Op::PopTimeout { wait },
+                43 => Op::PopDeadlinePast,
+                44..=46 => Op::TryPopInto(n),
+                47..=49 => Op::TryPopMany(n),
+                50..=51 => Op::PopMany(m),
+                52..=53 => Op::PopManyDeadline(m),
+                _ => Op::Close {
+                    consumer_side: rng.below(2) == 0,
+                },
+            }
+        })
+        .collect()
+}
+
+/// The model tests on fixed pseudo-random sequences, for every queue, item
+/// kind and start (fresh, or just below the wrap). They are what runs under
+/// Miri, where proptest's own work is too slow; elsewhere they add a few
+/// cases to the proptests.
+#[test]
+fn fixed_sequences_match_the_model() {
+    let (seeds, len) = sizes((16, 400), (2, 40));
+    for seed in 0..seeds {
+        let cap = [1, 3, 5, 6][seed as usize % 4];
+        let before = seed as usize * 7 % 40;
+        let ops = fixed_ops(seed, len, 8);
+        let big_ops = fixed_ops(seed, len, 40);
+        let q = Shared {
+            q: BoundedQueue::<u64>::new(cap).unwrap(),
+        };
+        run(&q, Some(cap), &ops, true);
+        let q = Shared {
+            q: BoundedQueue::<u64>::new_near_wrap(cap, before).unwrap(),
+        };
+        run(&q, Some(cap), &ops, true);
+        let (p, c) = spsc::channel::<u64>(cap).unwrap();
+        run(&Pair { p, c }, Some(cap), &ops, true);
+        let (p, c) = spsc::channel_near_wrap::<u64>(cap, before).unwrap();
+        run(&Pair { p, c }, Some(cap), &ops, true);
+        let q = Shared {
+            q: UnboundedQueue::<u64>::new(),
+        };
+        run(&q, None, &big_ops, true);
+        let q = Shared {
+            q: UnboundedQueue::<u64>::new_near_wrap(before),
+        };
+        run(&q, None, &big_ops, true);
+        with_drop_check(|| {
+            let q = Shared {
+                q: BoundedQueue::<Tracked>::new_near_wrap(cap, before).unwrap(),
+            };
+            run(&q, Some(cap), &ops, false)
+        });
+        with_drop_check(|| {
+            let (p, c) = spsc::channel_near_wrap::<Tracked>(cap, before).unwrap();
+            run(&Pair { p, c }, Some(cap), &ops, false)
+        });
+        with_drop_check(|| {
+            let q = Shared {
+                q: UnboundedQueue::<Tracked>::new_near_wrap(before),
+            };
+            run(&q, None, &big_ops, false)
+        });
+    }
+}
+
 /// Items still in the queue when it is dropped are dropped with it.
 #[test]
 fn dropping_a_queue_drops_its_items() {
-    for cap in [1usize, 3, 5, 7, 64] {
+    for &cap in sizes(&[1usize, 3, 5, 7, 64][..], &[1, 3]) {
         for fill in 0..=cap {
             // Rotate the ring first so the items straddle the wrap point.
             for rotate in [0, cap / 2 + 1] {
@@ -778,7 +959,7 @@ fn dropping_a_queue_drops_its_items() {
         }
     }
     // Unbounded: partly consumed, across several segments.
-    for (pushed, popped) in [
+    let cases = [
         (0, 0),
         (1, 0),
         (31, 0),
@@ -786,7 +967,8 @@ fn dropping_a_queue_drops_its_items() {
         (200, 0),
         (200, 63),
         (500, 497),
-    ] {
+    ];
+    for &(pushed, popped) in sizes(&cases[..], &[(1, 0), (32, 1)]) {
         with_drop_check(|| {
             let q = UnboundedQueue::<Tracked>::new();
             for id in 0..pushed {

@@ -359,17 +359,18 @@ impl Rx for Half<Consumer<u64>> {
     }
 }
 
-/// What one producer did.
+/// What one producer did, from three sources that [`check_delivery`]
+/// checks against each other and against what the consumers popped.
 #[derive(Clone, Debug, Default)]
 pub struct Sent {
-    /// Items pushed successfully: always its sequence numbers `0..ok`,
-    /// because once a push fails for being closed, every later one must too.
+    /// How many pushes the queue reported as done.
     pub ok: u32,
-    /// Items offered to the queue and refused because it was closed; every
-    /// one of them was handed back (and checked to be the item offered).
-    pub handed_back: u64,
-    /// Items offered to the queue: `ok + handed_back`.
-    pub attempted: u64,
+    /// The sequence numbers of the items the queue refused as closed, read
+    /// from the items it handed back.
+    pub handed_back: Vec<u32>,
+    /// How many items the producer made: its sequence numbers `0..offered`,
+    /// each offered to the queue once.
+    pub offered: u32,
 }
 
 /// What a producer does after its first push that fails for a closed queue.
@@ -418,8 +419,8 @@ pub fn produce_from<Q: Tx>(
 ) -> Sent {
     let mut sent = Sent {
         ok: first,
-        handed_back: 0,
-        attempted: u64::from(first),
+        handed_back: Vec::new(),
+        offered: first,
     };
     let mut closed_at: Option<u32> = None;
     let mut backoff = Backoff::default();
@@ -459,7 +460,6 @@ pub fn produce_from<Q: Tx>(
                 );
                 next += k;
                 sent.ok += k;
-                sent.attempted += u64::from(k);
                 backoff.reset();
             }
             Step::Busy => {
@@ -475,15 +475,19 @@ pub fn produce_from<Q: Tx>(
                     "producer {id}: item {next} pushed after the queue refused an item as closed"
                 );
                 sent.ok += pushed;
-                sent.attempted += u64::from(pushed + refused);
-                sent.handed_back += u64::from(refused);
+                for item in &refused {
+                    let (from, seq) = decode(*item);
+                    assert_eq!(from, id, "producer {id} was handed back another's item");
+                    sent.handed_back.push(seq);
+                }
                 closed_at = closed_at.or(Some(next + pushed));
                 // The refused items are gone from this producer for good:
                 // skip past them so any later probe offers fresh items.
-                next += pushed + refused;
+                next += pushed + refused.len() as u32;
             }
         }
     }
+    sent.offered = next;
     // With no close, everything went in.
     if closed_at.is_none() {
         assert_eq!(sent.ok, n, "producer {id}");
@@ -497,9 +501,10 @@ enum Step {
     Pushed(u32),
     /// Full or timed out: nothing went in, retry.
     Busy,
-    /// The queue is closed: `pushed` items went in before `refused` items
-    /// (all the rest of the step's items) were refused and handed back.
-    PushedThenClosed { pushed: u32, refused: u32 },
+    /// The queue is closed: `pushed` items went in before the rest of the
+    /// step's items were refused: `refused`, as the queue handed them back
+    /// (or, for a slice, which the queue only borrows, as offered).
+    PushedThenClosed { pushed: u32, refused: Vec<u64> },
 }
 
 fn handed_back(what: &str, offered: u64, got: u64) {
@@ -520,7 +525,7 @@ fn single_try<Q: Tx>(q: &Q, v: u64) -> Step {
             handed_back("try_push (Closed)", v, back);
             Step::PushedThenClosed {
                 pushed: 0,
-                refused: 1,
+                refused: vec![back],
             }
         }
     }
@@ -533,7 +538,7 @@ fn single_blocking<Q: Tx>(q: &Q, v: u64) -> Step {
             handed_back("push", v, back);
             Step::PushedThenClosed {
                 pushed: 0,
-                refused: 1,
+                refused: vec![back],
             }
         }
     }
@@ -559,7 +564,7 @@ fn single_timeout<Q: Tx>(q: &Q, v: u64, rng: &mut Rng) -> Step {
             handed_back("push_timeout (Closed)", v, back);
             Step::PushedThenClosed {
                 pushed: 0,
-                refused: 1,
+                refused: vec![back],
             }
         }
     }
@@ -581,7 +586,7 @@ fn batch<Q: Tx>(q: &Q, id: u32, first: u32, len: u32, rng: &mut Rng) -> Step {
             }
             Err(Closed) => Step::PushedThenClosed {
                 pushed: 0,
-                refused: len,
+                refused: items,
             },
         },
         2 | 3 => {
@@ -606,7 +611,7 @@ fn batch<Q: Tx>(q: &Q, id: u32, first: u32, len: u32, rng: &mut Rng) -> Step {
                     assert_eq!(k, 0, "try_push_vec reported Closed after draining items");
                     Step::PushedThenClosed {
                         pushed: 0,
-                        refused: len,
+                        refused: v,
                     }
                 }
             }
@@ -633,7 +638,7 @@ fn batch<Q: Tx>(q: &Q, id: u32, first: u32, len: u32, rng: &mut Rng) -> Step {
                 );
                 Step::PushedThenClosed {
                     pushed: k as u32,
-                    refused: rest.len() as u32,
+                    refused: rest,
                 }
             }
         },
@@ -786,16 +791,42 @@ fn pop_batch<E>(
 }
 
 /// Asserts exactly-once, in-order delivery: `sent[p]` is what producer `p`
-/// pushed successfully (its items `0..sent[p].ok`), `streams[c]` what
-/// consumer `c` popped, in order. Every pushed item was popped exactly once,
-/// nothing else was popped, and within each stream each producer's items
-/// appear in increasing sequence. `context` goes into every message.
+/// did, `streams[c]` what consumer `c` popped, in order. Each producer's
+/// items `0..offered` are each either popped exactly once or handed back
+/// by the queue, never both and never neither; the pops add up to the
+/// pushes the queue reported; nothing else was popped; and within each
+/// stream each producer's items appear in increasing sequence. `context`
+/// goes into every message.
 ///
 /// # Panics
 ///
 /// When any of that does not hold.
 pub fn check_delivery(sent: &[Sent], streams: &[Vec<u64>], context: &str) {
-    let mut seen: Vec<Vec<bool>> = sent.iter().map(|s| vec![false; s.ok as usize]).collect();
+    /// What became of an item.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    enum Fate {
+        Unknown,
+        Popped,
+        HandedBack,
+    }
+    let mut fate: Vec<Vec<Fate>> = sent
+        .iter()
+        .map(|s| vec![Fate::Unknown; s.offered as usize])
+        .collect();
+    for (p, s) in sent.iter().enumerate() {
+        for &seq in &s.handed_back {
+            let f = fate[p].get_mut(seq as usize).unwrap_or_else(|| {
+                panic!("{context}: producer {p} was handed back its item {seq}, never offered")
+            });
+            assert_eq!(
+                *f,
+                Fate::Unknown,
+                "{context}: producer {p}'s item {seq} handed back twice"
+            );
+            *f = Fate::HandedBack;
+        }
+    }
+    let mut popped = vec![0u64; sent.len()];
     for (c, stream) in streams.iter().enumerate() {
         let mut last: Vec<Option<u32>> = vec![None; sent.len()];
         for (i, &item) in stream.iter().enumerate() {
@@ -805,12 +836,6 @@ pub fn check_delivery(sent: &[Sent], streams: &[Vec<u64>], context: &str) {
                 p < sent.len(),
                 "{context}: consumer {c} popped {item:#x} (item {i}), from no producer"
             );
-            assert!(
-                (seq as usize) < seen[p].len(),
-                "{context}: consumer {c} popped producer {p}'s item {seq}, which was never pushed \
-                 successfully (it pushed {})",
-                sent[p].ok
-            );
             if let Some(prev) = last[p] {
                 assert!(
                     seq > prev,
@@ -818,28 +843,32 @@ pub fn check_delivery(sent: &[Sent], streams: &[Vec<u64>], context: &str) {
                 );
             }
             last[p] = Some(seq);
-            assert!(
-                !seen[p][seq as usize],
-                "{context}: producer {p}'s item {seq} popped twice"
-            );
-            seen[p][seq as usize] = true;
+            let f = fate[p].get_mut(seq as usize).unwrap_or_else(|| {
+                panic!("{context}: consumer {c} popped producer {p}'s item {seq}, never offered")
+            });
+            match *f {
+                Fate::Unknown => *f = Fate::Popped,
+                Fate::Popped => panic!("{context}: producer {p}'s item {seq} popped twice"),
+                Fate::HandedBack => panic!(
+                    "{context}: producer {p}'s item {seq} popped, and also handed back as refused"
+                ),
+            }
+            popped[p] += 1;
         }
     }
-    for (p, s) in seen.iter().enumerate() {
-        if let Some(seq) = s.iter().position(|&b| !b) {
-            let missing = s.iter().filter(|&&b| !b).count();
+    for (p, f) in fate.iter().enumerate() {
+        if let Some(seq) = f.iter().position(|&f| f == Fate::Unknown) {
+            let missing = f.iter().filter(|&&f| f == Fate::Unknown).count();
             panic!(
-                "{context}: producer {p}'s item {seq} was pushed but never popped \
-                 ({missing} of its {} items missing)",
-                s.len()
+                "{context}: producer {p}'s item {seq} was neither popped nor handed back \
+                 ({missing} of its {} items lost)",
+                f.len()
             );
         }
-    }
-    for (p, s) in sent.iter().enumerate() {
         assert_eq!(
-            u64::from(s.ok) + s.handed_back,
-            s.attempted,
-            "{context}: producer {p}: pushed + handed back != attempted"
+            popped[p],
+            u64::from(sent[p].ok),
+            "{context}: producer {p}: items popped vs pushes reported done"
         );
     }
 }
@@ -871,6 +900,14 @@ impl<R: Send + 'static> Crew<R> {
             .spawn(f)
             .expect("spawn a thread");
         self.handles.push((name, h));
+    }
+
+    /// How many of the threads have not finished yet (a snapshot).
+    pub fn running(&self) -> usize {
+        self.handles
+            .iter()
+            .filter(|(_, h)| !h.is_finished())
+            .count()
     }
 
     /// Joins every thread, in order of spawning, and returns their results.

@@ -1,16 +1,18 @@
 //! Closing a queue in the middle of traffic.
 //!
-//! Every push that returned `Ok` must be popped exactly once (consumers drain
-//! until the queue reports closed and drained), every push that failed must
-//! have handed its item back, so per producer `pushed + handed back ==
-//! attempted`, and once a push fails for a closed queue no later push by
-//! that producer succeeds.
+//! Every item a producer made is either popped exactly once (consumers
+//! drain until the queue reports closed and drained) or handed back by the
+//! queue as refused, never both; the pops add up to the pushes the queue
+//! reported; and once a push fails for a closed queue no later push by that
+//! producer succeeds. Each round also proves that the close landed under
+//! traffic: every producer still had items to push and was refused.
 //!
 //! The one documented exception: when the *consumer* of an SPSC queue closes
 //! it, a push racing the close may still succeed. That item is then neither
 //! popped by a consumer that already saw "closed and drained" nor lost: it
 //! is dropped with the queue. The SPSC consumer-side test therefore counts
-//! drops instead, and checks popped + dropped with the queue == pushed.
+//! the drops that dropping the queue causes, and checks popped + dropped
+//! with the queue == pushes reported.
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -24,7 +26,7 @@ use ringq::{
 };
 use ringq_tests::{
     check_delivery, consume, produce, scaled, seed, traffic_limit, AfterClosed, Backoff, Crew,
-    Half, Mode, Rng, Rx, Sent, Tx, MODES,
+    Half, Mode, Rng, Rx, Tx, MODES,
 };
 
 /// Who closes the shared queue.
@@ -37,20 +39,21 @@ enum Closer {
     Consumer,
 }
 
-/// One round: producers push until the queue closes under them.
+/// One round: producers push until the queue closes under them, which it
+/// does once the consumers have popped `target` items.
 fn mpmc_round<Q: Tx + Rx + Clone>(
     q: Q,
-    per_producer: u32,
+    target: u64,
     mode: Mode,
     closer: Closer,
     seed: u64,
     name: &str,
 ) {
     let (producers, consumers) = (3u32, 2usize);
-    let ctx =
-        format!("{name} ({mode:?}, closed by {closer:?}, {per_producer} items each, seed {seed})");
-    // Close a third of the way through.
-    let target = u64::from(producers * per_producer) / 3;
+    let ctx = format!("{name} ({mode:?}, closed by {closer:?} after {target} pops, seed {seed})");
+    // More items than any producer can push before the close: each one is
+    // still pushing when it lands, so each must see its pushes refused.
+    let per_producer = u32::MAX;
     let popped = Arc::new(AtomicU64::new(0));
     let mut prod = Crew::new();
     for p in 0..producers {
@@ -99,6 +102,12 @@ fn mpmc_round<Q: Tx + Rx + Clone>(
     Tx::close(&q);
     let streams = cons.join(traffic_limit(), &ctx);
     check_delivery(&sent, &streams, &ctx);
+    for (p, s) in sent.iter().enumerate() {
+        assert!(
+            !s.handed_back.is_empty(),
+            "{ctx}: producer {p} was never refused: the close did not land under traffic"
+        );
+    }
 }
 
 fn mpmc_close<Q: Tx + Rx + Clone>(make: impl Fn() -> Q, mode: Mode, name: &str) {
@@ -112,7 +121,7 @@ fn mpmc_close<Q: Tx + Rx + Clone>(make: impl Fn() -> Q, mode: Mode, name: &str) 
         };
         mpmc_round(
             make(),
-            scaled(12_000) as u32,
+            scaled(12_000),
             mode,
             closer,
             seed.wrapping_add(round),
@@ -140,14 +149,15 @@ fn spsc_producer_close(cap: usize, mode: Mode) {
         prod.spawn("producer", move || {
             let p = Half(p);
             let mut rng = Rng::new(seed);
-            let mut sent = produce(&p, 0, close_at, mode, &mut rng, AfterClosed::Panic);
+            let sent = produce(&p, 0, close_at, mode, &mut rng, AfterClosed::Panic);
             if drop_to_close {
                 drop(p);
                 return sent;
             }
             assert!(Tx::close(&p));
-            // Everything after the close is refused and handed back.
-            let more = ringq_tests::produce_from(
+            // Everything after the close is refused and handed back. This
+            // goes on from `sent`: it counts pushes from `close_at` on.
+            let sent = ringq_tests::produce_from(
                 &p,
                 0,
                 close_at,
@@ -156,10 +166,11 @@ fn spsc_producer_close(cap: usize, mode: Mode) {
                 &mut rng,
                 AfterClosed::ProbeAndStop,
             );
-            assert_eq!(more.ok, close_at, "pushed after its own close");
-            assert!(more.handed_back >= 1 || close_at == n);
-            sent.handed_back = more.handed_back;
-            sent.attempted = more.attempted;
+            assert_eq!(sent.ok, close_at, "pushed after its own close");
+            assert!(
+                !sent.handed_back.is_empty() || close_at == n,
+                "nothing refused after the close"
+            );
             sent
         });
         let mut cons = Crew::new();
@@ -206,7 +217,9 @@ fn spsc_consumer_close(cap: usize, mode: Mode, drain_after_close: bool) {
         let l = Arc::clone(&ledger);
         prod.spawn("producer", move || {
             let mut rng = Rng::new(seed);
-            let mut sent = Sent::default();
+            // Pushes the queue reported done, and the item it refused.
+            let mut pushed = 0u32;
+            let mut refused = None;
             let mut backoff = Backoff::default();
             let mut seq = 0;
             // A refused (full) item is kept and offered again.
@@ -247,7 +260,7 @@ fn spsc_consumer_close(cap: usize, mode: Mode, drain_after_close: bool) {
                 };
                 match r {
                     Ok(None) => {
-                        sent.ok += 1;
+                        pushed += 1;
                         seq += 1;
                         backoff.reset();
                     }
@@ -258,13 +271,12 @@ fn spsc_consumer_close(cap: usize, mode: Mode, drain_after_close: bool) {
                     }
                     Err(back) => {
                         assert_eq!(back.seq, seq, "handed back a different item");
-                        sent.handed_back += 1;
+                        refused = Some(back.seq);
                         break;
                     }
                 }
             }
-            sent.attempted = u64::from(sent.ok) + sent.handed_back;
-            (sent, p)
+            (pushed, refused, p)
         });
         let mut cons = Crew::new();
         cons.spawn("consumer", move || {
@@ -293,37 +305,43 @@ fn spsc_consumer_close(cap: usize, mode: Mode, drain_after_close: bool) {
             got
         });
         let got = cons.join(traffic_limit(), &ctx).pop().unwrap();
-        let (sent, p) = prod.join(traffic_limit(), &ctx).pop().unwrap();
-        // Items still in the queue are dropped with its last half.
-        drop(p);
+        let (pushed, refused, p) = prod.join(traffic_limit(), &ctx).pop().unwrap();
+        // The consumer closed after `close_after < n / 2` pops, with at most
+        // `cap < n / 2` more in the ring: the producer cannot have finished,
+        // so the close landed under traffic and refused it.
+        let Some(refused) = refused else {
+            panic!("{ctx}: the producer was never refused");
+        };
         assert_eq!(
-            sent.attempted,
-            u64::from(sent.ok) + sent.handed_back,
-            "{ctx}"
+            refused, pushed,
+            "{ctx}: the refused item follows the pushed ones"
         );
         for (i, &seq) in got.iter().enumerate() {
             assert_eq!(seq, i as u32, "{ctx}: popped out of order");
         }
-        let pushed = sent.ok as usize;
-        assert!(got.len() <= pushed, "{ctx}: popped more than was pushed");
-        let mut left = 0;
-        for seq in 0..n as usize {
-            let drops = ledger[seq].load(Ordering::Relaxed);
-            let offered = seq < pushed + sent.handed_back as usize;
-            assert_eq!(
-                drops,
-                u8::from(offered),
-                "{ctx}: item {seq} dropped {drops} times"
-            );
-            if seq >= got.len() && seq < pushed {
-                left += 1;
-            }
-        }
+        // Items still in the queue are dropped with its last half: count the
+        // drops that dropping it causes.
+        let drops = || -> usize {
+            ledger
+                .iter()
+                .map(|d| usize::from(d.load(Ordering::Relaxed)))
+                .sum()
+        };
+        let before = drops();
+        drop(p);
+        let left = drops() - before;
         assert_eq!(
             got.len() + left,
-            pushed,
-            "{ctx}: popped + left in the queue != pushed"
+            pushed as usize,
+            "{ctx}: popped + dropped with the queue != pushes reported"
         );
+        // And every item made (the pushed ones and the refused one) was
+        // dropped exactly once, no other.
+        for seq in 0..n as usize {
+            let d = ledger[seq].load(Ordering::Relaxed);
+            let made = seq <= refused as usize;
+            assert_eq!(d, u8::from(made), "{ctx}: item {seq} dropped {d} times");
+        }
         if drain_after_close && left > 0 {
             // The documented race: a push that overlapped the consumer's close.
             eprintln!(
@@ -372,7 +390,7 @@ fn closed_queue_refuses_everyone() {
                 let a = produce(&q, t, 50, mode, &mut rng, AfterClosed::ProbeAndStop);
                 let b = produce(&u, t, 50, mode, &mut rng, AfterClosed::ProbeAndStop);
                 assert_eq!((a.ok, b.ok), (0, 0));
-                assert!(a.handed_back > 0 && b.handed_back > 0);
+                assert!(!a.handed_back.is_empty() && !b.handed_back.is_empty());
             }
             thread::yield_now();
         });

@@ -1,12 +1,15 @@
 //! Blocked waiters all wake on close.
 //!
 //! Threads block in every blocking pop (on an empty queue) or push (on a
-//! full one), with no deadline or a far one; then the queue is closed, at a
-//! random moment (sometimes before they have even parked). Each must return
-//! "closed" (a push handing its item back), and every thread must be
-//! joinable: one that is still blocked after a generous limit is reported as
-//! a hang. Variants put a few items in before the close, which the waiters
-//! must share exactly once.
+//! full one), with no deadline or a far one. The test waits until each of
+//! them is parked (past spinning and counted by `waiting_poppers` or
+//! `waiting_pushers`), so that what comes next finds them asleep and not on
+//! their fast path; then, after a random short pause, the queue is closed.
+//! Each must return "closed" (a push handing its item back), and every
+//! thread must be joinable: one that is still blocked after a generous
+//! limit is reported as a hang. Variants put a few items in (or take a few
+//! out) while they are parked, which wakes some of them, and wait until the
+//! rest are parked again before the close.
 
 use std::sync::Arc;
 use std::thread;
@@ -33,8 +36,27 @@ enum Woke {
     Pushed,
 }
 
+/// Waits until every thread of `crew` that has not returned is parked:
+/// `parked()` (a queue's count of waiting threads) equals the number still
+/// running. Fails, as a hang, if that does not happen within the limit.
+fn until_parked<R: Send + 'static>(crew: &Crew<R>, parked: impl Fn() -> usize, ctx: &str) {
+    let deadline = Instant::now() + WAKE_LIMIT;
+    loop {
+        let running = crew.running();
+        if parked() == running {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{ctx}: {running} waiters still running, only {} parked",
+            parked()
+        );
+        thread::sleep(Duration::from_micros(50));
+    }
+}
+
 /// Pauses before the close for a random short while, or not at all, so the
-/// close lands at different points of the waiters' spin-then-park.
+/// close lands at different points of the waiters' park.
 fn jitter(rng: &mut Rng) {
     match rng.range(0, 3) {
         0 => {}
@@ -166,10 +188,11 @@ fn poppers_wake_on_close_bounded() {
             let q = Arc::clone(&q);
             crew.spawn(format!("popper {w}"), move || blocking_pop_bounded(&q, w));
         }
-        jitter(&mut rng);
+        until_parked(&crew, || q.waiting_poppers(), &ctx);
         for v in 0..fed {
             q.try_push(v).unwrap();
         }
+        until_parked(&crew, || q.waiting_poppers(), &ctx);
         jitter(&mut rng);
         assert!(q.close());
         let outcomes = crew.join(WAKE_LIMIT, &ctx);
@@ -200,10 +223,11 @@ fn poppers_wake_on_close_unbounded() {
             let q = Arc::clone(&q);
             crew.spawn(format!("popper {w}"), move || blocking_pop_unbounded(&q, w));
         }
-        jitter(&mut rng);
+        until_parked(&crew, || q.waiting_poppers(), &ctx);
         for v in 0..fed {
             q.try_push(v).unwrap();
         }
+        until_parked(&crew, || q.waiting_poppers(), &ctx);
         jitter(&mut rng);
         assert!(q.close());
         let mut all = crew.join(WAKE_LIMIT, &ctx);
@@ -238,8 +262,9 @@ fn pushers_wake_on_close_bounded() {
                 blocking_push_bounded(&q, w, v)
             });
         }
-        jitter(&mut rng);
+        until_parked(&crew, || q.waiting_pushers(), &ctx);
         let mut popped: Vec<u64> = (0..freed).map(|_| q.try_pop().unwrap()).collect();
+        until_parked(&crew, || q.waiting_pushers(), &ctx);
         jitter(&mut rng);
         assert!(q.close());
         let outcomes = crew.join(WAKE_LIMIT, &ctx);
@@ -289,6 +314,7 @@ fn spsc_waiters_wake_on_close() {
         let mut crew = Crew::new();
         let kind = round as usize;
         crew.spawn("consumer", move || blocking_pop_spsc(&c, kind));
+        until_parked(&crew, || p.waiting_poppers(), &ctx);
         jitter(&mut rng);
         match how {
             0 => assert!(p.close()),
@@ -304,6 +330,7 @@ fn spsc_waiters_wake_on_close() {
         }
         let mut crew = Crew::new();
         crew.spawn("producer", move || blocking_push_spsc(&p, kind, 1000));
+        until_parked(&crew, || c.waiting_pushers(), &ctx);
         jitter(&mut rng);
         let rest = match how {
             0 => {
@@ -359,8 +386,9 @@ fn crowd_wakes_on_close() {
                 });
             }
         }
+        // The pushers and poppers trade what they can; the rest park.
+        until_parked(&crew, || q.waiting_poppers() + q.waiting_pushers(), &ctx);
         jitter(&mut rng);
-        thread::sleep(Duration::from_millis(rng.range(0, 3) as u64));
         q.close();
         let outcomes = crew.join(WAKE_LIMIT, &ctx);
         // Whatever went in came out once: to a popper or left in the queue.
