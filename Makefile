@@ -17,6 +17,16 @@ LOOM_MAX_PREEMPTIONS ?= 3
 # rebuilding the normal one every time.
 LOOM_TARGET_DIR := $(ROOT)/target/loom
 
+# Installs Debian packages $(2) for $(1), with sudo when not root; the
+# fragments call it for the system tools their tests need.
+define apt_install
+	if ! command -v apt-get >/dev/null; then \
+		echo "$(1): missing $(2) and no apt-get to install it" >&2; exit 1; fi; \
+	sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	$$sudo apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $(2) >/dev/null
+endef
+
 # nextest runs test binaries in parallel and reports per test; fall back to
 # cargo test where it is not installed.
 RUST_TEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "$(CARGO) nextest run --no-tests=warn" || echo "$(CARGO) test")

@@ -1,5 +1,5 @@
 # The C library: build, tests, benchmark, install and release archive.
-# Included by the top-level Makefile, which provides CARGO and ROOT.
+# Included by the top-level Makefile, which provides CARGO, ROOT and apt_install.
 #
 #   make build-c      libringq.so and libringq.a, stripped, in target/c/lib
 #                     (debug info beside them, in target/c/lib/.debug)
@@ -64,15 +64,6 @@ C_TRIPLE = $(shell $(CC) -dumpmachine)
 C_DIST_NAME = ringq-c-$(C_VERSION)-$(C_TRIPLE)
 C_DIST_DIR := $(ROOT)/dist
 
-# Installs what is missing, with sudo when not root.
-define c_apt_install
-	if ! command -v apt-get >/dev/null; then \
-		echo "c-api: missing $(1) and no apt-get to install it" >&2; exit 1; fi; \
-	sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-	$$sudo apt-get update -qq && \
-	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $(1) >/dev/null
-endef
-
 c-tools:
 	@missing=; \
 	command -v cbindgen >/dev/null || missing="$$missing cbindgen"; \
@@ -82,11 +73,11 @@ c-tools:
 	command -v valgrind >/dev/null || missing="$$missing valgrind"; \
 	if [ -n "$$missing" ]; then \
 		echo "c-api: installing$$missing"; \
-		$(call c_apt_install,$$missing); \
+		$(call apt_install,c-api,$$missing); \
 	fi; \
 	if [ "$$($(CC) -print-file-name=libc.a)" = libc.a ]; then \
 		echo "c-api: installing libc6-dev (the static C library, for fully static links)"; \
-		$(call c_apt_install,libc6-dev); \
+		$(call apt_install,c-api,libc6-dev); \
 	fi
 
 # Concurrency Kit is only a benchmark peer: if it cannot be installed the
@@ -94,7 +85,7 @@ c-tools:
 c-bench-tools: c-tools
 	@if ! echo '#include <ck_ring.h>' | $(CC) -E -x c - >/dev/null 2>&1; then \
 		echo "c-api: installing libck-dev (Concurrency Kit) for the benchmark"; \
-		( $(call c_apt_install,libck-dev) ) || \
+		( $(call apt_install,c-api,libck-dev) ) || \
 			echo "c-api: could not install libck-dev; ck_ring will be skipped"; \
 	fi
 

@@ -1,5 +1,6 @@
 # The core's tests on other targets and under Miri: test-i686, test-miri.
-# Included by the top-level Makefile, which provides CARGO, ROOT and RUST_TEST.
+# Included by the top-level Makefile, which provides CARGO, ROOT, RUST_TEST
+# and apt_install.
 #
 #   make test-i686   the core's unit, functional and model tests on 32-bit x86,
 #                    where position counters wrap after 2^32 items; a debug
@@ -15,20 +16,11 @@
 I686 := i686-unknown-linux-gnu
 CORE_NIGHTLY ?= nightly
 
-# Installs Debian packages, with sudo when not root.
-define core_apt_install
-	if ! command -v apt-get >/dev/null; then \
-		echo "core: missing $(1) and no apt-get to install it" >&2; exit 1; fi; \
-	sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-	$$sudo apt-get update -qq && \
-	DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $(1) >/dev/null
-endef
-
 i686-tools:
 	@rustup target list --installed | grep -qx $(I686) || rustup target add $(I686)
 	@if ! echo 'int main(void) { return 0; }' | cc -m32 -x c - -o /dev/null 2>/dev/null; then \
 		echo "core: installing gcc-multilib for $(I686)"; \
-		$(call core_apt_install,gcc-multilib); \
+		$(call apt_install,core,gcc-multilib); \
 	fi
 
 test-i686: i686-tools
