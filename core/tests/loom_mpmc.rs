@@ -1,7 +1,8 @@
 //! Loom models of the bounded MPMC ring: push/pop races, batches, close.
 #![cfg(loom)]
 
-use loom::cell::UnsafeCell;
+mod loom_support;
+
 use loom::sync::Arc;
 use loom::thread;
 use ringq::{BoundedQueue, TryPopError, TryPushError};
@@ -191,21 +192,12 @@ fn close_races_push_and_pop() {
 fn close_publishes_what_preceded_it() {
     loom::model(|| {
         let q = Arc::new(BoundedQueue::<u32>::new(1).unwrap());
-        let note = Arc::new(UnsafeCell::new(0));
-        let closer = {
-            let (q, note) = (q.clone(), note.clone());
-            thread::spawn(move || {
-                // SAFETY: the other thread reads the cell only after it has
-                // seen the close, which loom checks is ordered after this.
-                note.with_mut(|p| unsafe { *p = 7 });
-                q.close();
-            })
-        };
-        while !q.is_closed() {
-            thread::yield_now();
-        }
-        // SAFETY: as above.
-        assert_eq!(note.with(|p| unsafe { *p }), 7);
-        closer.join().unwrap();
+        let closer = q.clone();
+        loom_support::close_publishes_what_preceded_it(
+            move || {
+                closer.close();
+            },
+            || q.is_closed(),
+        );
     });
 }

@@ -2,8 +2,8 @@
 //! and closing by either half.
 #![cfg(loom)]
 
-use loom::cell::UnsafeCell;
-use loom::sync::Arc;
+mod loom_support;
+
 use loom::thread;
 use ringq::TryPopError;
 
@@ -99,31 +99,16 @@ fn close_publishes_what_preceded_it() {
     for consumer_closes in [false, true] {
         loom::model(move || {
             let (tx, rx) = ringq::spsc::channel::<u32>(1).unwrap();
-            let note = Arc::new(UnsafeCell::new(0));
-            let write_and_close = {
-                let note = note.clone();
-                move |close: &dyn Fn() -> bool| {
-                    // SAFETY: the other thread reads the cell only after it
-                    // has seen the close, which loom checks is ordered after this.
-                    note.with_mut(|p| unsafe { *p = 7 });
-                    close();
-                }
-            };
-            let wait_and_read = move |is_closed: &dyn Fn() -> bool| {
-                while !is_closed() {
-                    thread::yield_now();
-                }
-                // SAFETY: as above.
-                assert_eq!(note.with(|p| unsafe { *p }), 7);
-            };
             if consumer_closes {
-                let closer = thread::spawn(move || write_and_close(&|| rx.close()));
-                wait_and_read(&|| tx.is_closed());
-                closer.join().unwrap();
+                let close = move || {
+                    rx.close();
+                };
+                loom_support::close_publishes_what_preceded_it(close, || tx.is_closed());
             } else {
-                let closer = thread::spawn(move || write_and_close(&|| tx.close()));
-                wait_and_read(&|| rx.is_closed());
-                closer.join().unwrap();
+                let close = move || {
+                    tx.close();
+                };
+                loom_support::close_publishes_what_preceded_it(close, || rx.is_closed());
             }
         });
     }
