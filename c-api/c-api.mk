@@ -14,6 +14,7 @@
 #   make install-debug PREFIX=...   the shared library's debug info
 #   make dist-c       dist/ringq-c-VERSION-TRIPLE.tar.gz (and -debug.tar.gz)
 #   make build-c-tsan the library built for ThreadSanitizer (nightly Rust)
+#   make build-c-examples  examples/c/*.c, linked to target/c/lib, in target/c
 #   make c-header     regenerate c-api/include/ringq.h after changing c-api/src
 #
 # Missing tools (cbindgen, gcc, binutils, pkg-config, valgrind, the static C
@@ -21,7 +22,7 @@
 # with apt-get or rustup when they are available, so a fresh Debian machine
 # needs nothing else.
 
-.PHONY: build-c test-c bench-c install install-debug dist-c build-c-tsan test-c-tsan \
+.PHONY: build-c test-c bench-c install install-debug dist-c build-c-tsan test-c-tsan build-c-examples \
 	c-header c-header-check c-tools c-bench-tools c-tsan-tools
 
 C_SRC := $(ROOT)/c-api
@@ -133,7 +134,18 @@ C_INC := -I$(C_SRC)/include
 # static program, so that one runs natively). Then the example, a longer
 # native stress run, the build-time checks, install + pkg-config, the release
 # archive and ThreadSanitizer. Prints one line per check and a summary.
-test-c: c-tools c-header-check build-c
+# The examples, against the library in target/c/lib: thread_pool runs in
+# test-c, shm_producer feeds examples/python/c_producer.py in test-python.
+C_EXAMPLES := thread_pool shm_producer
+
+build-c-examples: build-c
+	@mkdir -p $(C_OUT)
+	for e in $(C_EXAMPLES); do \
+		$(CC) $(C_WARN) $(C_INC) -o $(C_OUT)/$$e $(ROOT)/examples/c/$$e.c \
+			-L$(C_LIB) -Wl,-rpath,$(C_LIB) -lringq; \
+	done
+
+test-c: c-tools c-header-check build-c build-c-examples
 	@mkdir -p $(C_OUT)/tests
 	@set +e; passed=0; failed=0; start=$$(date +%s); \
 	run() { name=$$1; shift; \
@@ -151,8 +163,6 @@ test-c: c-tools c-header-check build-c
 		run "$$t (fully static)" $(C_OUT)/tests/$$t-fully-static; \
 	done; \
 	run "test_stress (native speed, more items)" $(C_OUT)/tests/test_stress-shared 100000; \
-	$(CC) $(C_WARN) $(C_INC) -o $(C_OUT)/thread_pool $(ROOT)/examples/c/thread_pool.c \
-		-L$(C_LIB) -Wl,-rpath,$(C_LIB) -lringq || exit 1; \
 	run "example thread_pool (valgrind)" $(VALGRIND) $(C_OUT)/thread_pool; \
 	run "const handles refused by mutating calls" $(MAKE) --no-print-directory -f $(ROOT)/Makefile c-const-check; \
 	run "libraries stripped, SONAME kept" $(MAKE) --no-print-directory -f $(ROOT)/Makefile c-strip-check; \
