@@ -261,7 +261,8 @@ dist-c: build-c
 	install -m 755 $(C_LIB)/$(C_SONAME) $$stage/lib/ && \
 	ln -s $(C_SONAME) $$stage/lib/libringq.so && \
 	install -m 644 $(C_LIB)/libringq.a $$stage/lib/ && \
-	install -m 644 $(C_SRC)/dist/README.md $$stage/README.md && \
+	install -m 644 $(C_SRC)/dist/README.md $(ROOT)/LICENSE-MIT $(ROOT)/LICENSE-APACHE $$stage/ && \
+	mkdir -p $$stage/examples && install -m 644 $(ROOT)/examples/c/*.c $$stage/examples/ && \
 	install -m 644 $(C_LIB)/.debug/$(C_SONAME).debug $$dbg/lib/.debug/ && \
 	$(call c_write_pc,$$stage/lib/pkgconfig,$${pcfiledir}/../..,$${prefix}/lib,$${prefix}/include) && \
 	mkdir -p $(C_DIST_DIR) && \
@@ -272,7 +273,7 @@ dist-c: build-c
 	done
 
 # Unpacks the release archive into a temporary directory and, with cargo and
-# rustc off PATH, builds the example against it through pkg-config (shared,
+# rustc off PATH, builds the example it ships against it through pkg-config (shared,
 # static archive, fully static) and runs it.
 .PHONY: c-dist-check
 c-dist-check: dist-c
@@ -282,7 +283,7 @@ c-dist-check: dist-c
 	path=$$(echo "$$PATH" | tr : '\n' | \
 		while read -r d; do [ -e "$$d/cargo" ] || [ -e "$$d/rustc" ] || printf '%s:' "$$d"; done) && \
 	env PATH="$${path%:}" PKG_CONFIG_PATH=$$prefix/lib/pkgconfig CC="$(CC)" \
-		C_WARN="$(C_WARN)" EXAMPLE=$(ROOT)/examples/c/thread_pool.c OUT=$$tmp sh -ec ' \
+		C_WARN="$(C_WARN)" EXAMPLE=$$prefix/examples/thread_pool.c OUT=$$tmp sh -ec ' \
 		if command -v cargo || command -v rustc; then echo "Rust is still on PATH" >&2; exit 1; fi; \
 		[ "$$(pkg-config --variable=prefix ringq)" -ef "$$(dirname $$PKG_CONFIG_PATH)/.." ]; \
 		$$CC $$C_WARN -o $$OUT/pool-shared $$EXAMPLE $$(pkg-config --cflags --libs ringq) \
