@@ -42,6 +42,9 @@ const _: () = {
     assert!(RINGQ_VERSION_PATCH == parse_u32(env!("CARGO_PKG_VERSION_PATCH")));
 };
 
+// Used only by the anonymous const above, which older compilers (the
+// declared minimum among them) do not count as a use.
+#[allow(dead_code)]
 const fn parse_u32(s: &str) -> u32 {
     let bytes = s.as_bytes();
     let mut value = 0;

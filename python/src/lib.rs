@@ -59,6 +59,9 @@ use pyo3::prelude::*;
 /// fields inside the object, so a field that needs more (a cache-padded
 /// counter, say) would be misaligned, which is undefined behaviour. Such
 /// fields are boxed; the checks below keep it so.
+// Used only by anonymous consts, which older compilers (the declared
+// minimum among them) do not count as a use.
+#[allow(dead_code)]
 const OBJECT_ALIGN: usize = 16;
 
 const _: () = {

@@ -104,7 +104,7 @@ impl Mapping {
             return Err(io::Error::last_os_error());
         }
         let ptr =
-            NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap gave NULL"))?;
+            NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::new(io::ErrorKind::Other, "mmap gave NULL"))?;
         Ok(Self { ptr, len })
     }
 

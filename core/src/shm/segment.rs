@@ -396,7 +396,7 @@ mod mapped {
 
         #[test]
         fn messages_round_trip_whatever_their_parts() {
-            let mut area = [const { AtomicU64::new(u64::MAX) }; 8];
+            let mut area: [AtomicU64; 8] = std::array::from_fn(|_| AtomicU64::new(u64::MAX));
             let base = area.as_mut_ptr();
             for len in 0..=64usize {
                 let msg: Vec<u8> = (0..len as u8).map(|b| b.wrapping_mul(7) + 1).collect();
