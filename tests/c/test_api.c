@@ -26,38 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int checks = 0;
-
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        checks++;                                                                \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            exit(1);                                                             \
-        }                                                                        \
-    } while (0)
-
-/* No ringq call may change errno: each call made through CHECK_RESULT runs
- * with errno set to a value no system call returns, and must leave it so. */
-#define ERRNO_SENTINEL 12345
-
-#define CHECK_RESULT(expr, expected)                                             \
-    do {                                                                         \
-        errno = ERRNO_SENTINEL;                                                  \
-        ringq_result got_ = (expr);                                              \
-        int errno_ = errno;                                                      \
-        checks++;                                                                \
-        if (got_ != (expected)) {                                                \
-            fprintf(stderr, "%s:%d: %s returned %u (%s), expected %s\n", __FILE__, \
-                    __LINE__, #expr, (unsigned)got_, ringq_strerror(got_), #expected); \
-            exit(1);                                                             \
-        }                                                                        \
-        if (errno_ != ERRNO_SENTINEL) {                                          \
-            fprintf(stderr, "%s:%d: %s changed errno to %d (%s)\n", __FILE__,     \
-                    __LINE__, #expr, errno_, strerror(errno_));                  \
-            exit(1);                                                             \
-        }                                                                        \
-    } while (0)
+#include "check.h"
 
 /* Pointer-sized items that are not real pointers: the queue never looks. */
 #define ITEM(n) ((void *)(uintptr_t)(n))
