@@ -277,7 +277,9 @@ impl<T> UnboundedQueue<T> {
     #[doc(hidden)]
     pub fn new_near_wrap(pushes_before_wrap: usize) -> Self {
         // Whole segments, so the first one is used from its first slot.
-        let segments = pushes_before_wrap.div_ceil(SEGMENT_CAP);
+        // (`usize::div_ceil` would need Rust 1.73.)
+        let segments =
+            pushes_before_wrap / SEGMENT_CAP + usize::from(pushes_before_wrap % SEGMENT_CAP != 0);
         Self::with_start(0usize.wrapping_sub(segments * LAP) << SHIFT, Lap::DEFAULT)
     }
 

@@ -180,7 +180,9 @@ mod real {
 
     fn read_stat(pid: u32) -> std::io::Result<Stat> {
         let line = std::fs::read(format!("/proc/{pid}/stat"))?;
-        parse_stat(&line).ok_or_else(|| std::io::Error::new(std::io::ErrorKind::Other, "unreadable /proc stat line"))
+        parse_stat(&line).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::Other, "unreadable /proc stat line")
+        })
     }
 
     /// Whether `p` is still running (or stopped: anything but gone or a

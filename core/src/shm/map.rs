@@ -103,8 +103,8 @@ impl Mapping {
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        let ptr =
-            NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::new(io::ErrorKind::Other, "mmap gave NULL"))?;
+        let ptr = NonNull::new(ptr.cast::<u8>())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::Other, "mmap gave NULL"))?;
         Ok(Self { ptr, len })
     }
 
