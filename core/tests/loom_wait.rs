@@ -2,7 +2,7 @@
 //! thread makes progress must always wake, and close must wake everyone.
 #![cfg(loom)]
 
-use loom::sync::atomic::{AtomicBool, Ordering};
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 use ringq::wait::WaitQueue;
@@ -27,25 +27,28 @@ fn waiter_never_misses_a_notification() {
     });
 }
 
+/// Takes one of `tokens` if any is left: the `ready` check of the models
+/// where each notification hands over one token.
+fn take_token(tokens: &AtomicUsize) -> Option<()> {
+    let mut n = tokens.load(Ordering::Acquire);
+    while n > 0 {
+        match tokens.compare_exchange(n, n - 1, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return Some(()),
+            Err(m) => n = m,
+        }
+    }
+    None
+}
+
 /// Two parked waiters, two notifications: both must wake.
 #[test]
 fn two_waiters_two_notifications() {
     loom::model(|| {
-        let tokens = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+        let tokens = Arc::new(AtomicUsize::new(0));
         let waiters = Arc::new(WaitQueue::new());
-        let take = |tokens: &loom::sync::atomic::AtomicUsize| {
-            let mut n = tokens.load(Ordering::Acquire);
-            while n > 0 {
-                match tokens.compare_exchange(n, n - 1, Ordering::AcqRel, Ordering::Acquire) {
-                    Ok(_) => return Some(()),
-                    Err(m) => n = m,
-                }
-            }
-            None
-        };
         let waiter = {
             let (tokens, waiters) = (tokens.clone(), waiters.clone());
-            thread::spawn(move || waiters.wait_until(None, || take(&tokens)))
+            thread::spawn(move || waiters.wait_until(None, || take_token(&tokens)))
         };
         let giver = {
             let (tokens, waiters) = (tokens.clone(), waiters.clone());
@@ -56,7 +59,7 @@ fn two_waiters_two_notifications() {
                 }
             })
         };
-        assert_eq!(waiters.wait_until(None, || take(&tokens)), Some(()));
+        assert_eq!(waiters.wait_until(None, || take_token(&tokens)), Some(()));
         assert_eq!(waiter.join().unwrap(), Some(()));
         giver.join().unwrap();
     });
@@ -225,23 +228,13 @@ fn timed_push_races_a_pop() {
 #[test]
 fn a_timed_waiter_does_not_swallow_a_wake_up() {
     loom::model(|| {
-        let tokens = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+        let tokens = Arc::new(AtomicUsize::new(0));
         let waiters = Arc::new(WaitQueue::new());
-        let take = |tokens: &loom::sync::atomic::AtomicUsize| {
-            let mut n = tokens.load(Ordering::Acquire);
-            while n > 0 {
-                match tokens.compare_exchange(n, n - 1, Ordering::AcqRel, Ordering::Acquire) {
-                    Ok(_) => return Some(()),
-                    Err(m) => n = m,
-                }
-            }
-            None
-        };
         let timed = {
             let (tokens, waiters) = (tokens.clone(), waiters.clone());
             thread::spawn(move || {
                 let soon = std::time::Instant::now() + std::time::Duration::from_secs(1);
-                waiters.wait_until(Some(soon), || take(&tokens))
+                waiters.wait_until(Some(soon), || take_token(&tokens))
             })
         };
         let giver = {
@@ -253,7 +246,7 @@ fn a_timed_waiter_does_not_swallow_a_wake_up() {
                 }
             })
         };
-        assert_eq!(waiters.wait_until(None, || take(&tokens)), Some(()));
+        assert_eq!(waiters.wait_until(None, || take_token(&tokens)), Some(()));
         let timed_took = timed.join().unwrap().is_some();
         giver.join().unwrap();
         // Whatever the timed waiter did not take is still there.
