@@ -147,7 +147,7 @@ pub use error::{OpenError, ShmError};
 pub use layout::{LAYOUT_VERSION, MAX_CAPACITY, MAX_MESSAGE_SIZE, MAX_PARTICIPANTS};
 pub use message::Message;
 pub use options::{ShmOptions, DEFAULT_MAX_PARTICIPANTS};
+pub use queue::ShmQueue;
 #[cfg(feature = "test-hooks")]
 #[doc(hidden)]
-pub use queue::PausePoint;
-pub use queue::ShmQueue;
+pub use queue::{recovery_passes, PausePoint};

@@ -15,6 +15,12 @@
 //! 4. It subtracts the entry's share of the sleeper counts (`wait.rs`).
 //! 5. It frees the entry and wakes every waiter, so that they look again.
 //!
+//! Recoveries are done in batches: every dead entry found is taken in
+//! step 1 before any slot is looked at, and step 3 then frees the slots of
+//! all of them in one pass. So recovering one participant or a thousand
+//! (dead ones, or entries a hostile peer filled with garbage) costs one
+//! scan of the slots, never one scan per entry.
+//!
 //! Each step is idempotent and uses exact-word CASes, so a recovery that is
 //! itself killed is finished by the next process that finds the recoverer
 //! dead (it takes the entry from `recovering(dead)` the same way).
@@ -35,7 +41,7 @@ use super::participants::{self, Holder, Ident};
 use super::ring::Ring;
 use super::segment::{EntryIndex, Segment, Side};
 use super::wait;
-use super::words::Owner;
+use super::words::{Owner, OwnerSet};
 use crate::loom::Ordering;
 
 /// Takes a free participant entry for process `me`; when none is free,
@@ -49,100 +55,140 @@ pub(crate) fn attach(seg: &Segment, me: ProcessId) -> Option<(EntryIndex, Owner)
 }
 
 /// Recovers every entry whose holder (or recoverer) is dead, or whose word
-/// is damaged. Returns how many this call recovered.
+/// is damaged, in one batch. Returns how many this call recovered.
 pub(crate) fn recover_dead(seg: &Segment, me: ProcessId) -> usize {
-    seg.entries()
-        .filter(|&entry| {
-            let Some(owner) = Owner::of_index(entry.get()) else {
-                return false;
-            };
-            match participants::holder(seg, owner) {
-                Holder::Process(entry, p, raw) | Holder::BeingRecovered(entry, p, raw)
-                    if p != me && !liveness::is_alive(seg, p) =>
-                {
-                    recover(seg, entry, raw, me)
-                }
-                Holder::Garbage(entry, raw) => recover(seg, entry, raw, me),
-                _ => false,
-            }
-        })
-        .count()
+    let mut batch = Recovery::new(seg, me);
+    batch.take_dead(|p| liveness::is_alive(seg, p));
+    batch.finish()
 }
 
-/// Recovers entry `index`, whose word was `seen` when its holder was found
-/// dead (or its word damaged). `me` is the recovering process. Returns
-/// whether this call did it (`false`: the word changed, someone else did).
-pub(crate) fn recover(seg: &Segment, index: EntryIndex, seen: u64, me: ProcessId) -> bool {
-    match Recovery::begin(seg, index, seen, me) {
-        Some(recovery) => {
-            recovery.finish();
-            true
-        }
-        None => false,
-    }
-}
-
-/// A recovery under way: the entry is taken (step 1); [`finish`](Self::finish)
-/// does the rest. Split so that crash tests can stop a recoverer in between.
+/// A batch of recoveries under way: [`take`](Self::take) does step 1 for
+/// one entry, [`finish`](Self::finish) the rest for all of them. Split so
+/// that crash tests can stop a recoverer in between.
 pub(crate) struct Recovery<'a> {
     seg: &'a Segment,
-    index: EntryIndex,
-    owner: Owner,
-    mine: u64,
+    me: ProcessId,
+    /// Each taken entry, with its owner and the word it holds now.
+    taken: Vec<(EntryIndex, Owner, u64)>,
+    owners: OwnerSet,
 }
 
 impl<'a> Recovery<'a> {
-    /// Takes entry `index` from the word `seen` for recoverer `me`; `None`
-    /// if the word changed meanwhile (someone else recovers it, or it was
-    /// never dead).
-    pub(crate) fn begin(
-        seg: &'a Segment,
-        index: EntryIndex,
-        seen: u64,
-        me: ProcessId,
-    ) -> Option<Self> {
-        let mine = Ident::Recovering(me).encode()?;
-        let owner = Owner::of_index(index.get())?;
-        // Acquire: after the liveness check that found the holder dead, and
-        // so (through /proc or the model's flag) after everything it did.
-        seg.entry(index)
-            .ident
-            .compare_exchange(seen, mine, Ordering::AcqRel, Ordering::Relaxed)
-            .ok()?;
-        Some(Self {
+    /// An empty batch for recoverer `me`.
+    pub(crate) fn new(seg: &'a Segment, me: ProcessId) -> Self {
+        Self {
             seg,
-            index,
-            owner,
-            mine,
-        })
+            me,
+            taken: Vec::new(),
+            owners: OwnerSet::default(),
+        }
     }
 
-    /// Steps 2 to 5; see the module docs.
-    pub(crate) fn finish(self) {
-        let seg = self.seg;
-        let entry = seg.entry(self.index);
-        let ring = Ring::new(seg);
-        ring.clear_owner(self.owner);
-        ring.reclaim_all(self.owner);
-        for side in Side::ALL {
-            // AcqRel: a concurrent recoverer (after a takeover) sees the zero.
-            let share = entry.sleepers[side as usize].swap(0, Ordering::AcqRel);
-            if share > 0 {
-                let (sleepers, _) = seg.waiters(side);
-                // Relaxed: a count; saturating, because a damaged count must
-                // not wrap into a huge one.
-                let _ = sleepers.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                    Some(n.saturating_sub(share))
-                });
+    /// Takes entry `index` from the word `seen` (found dead, or damaged);
+    /// `false` if the word changed meanwhile (someone else recovers it, or
+    /// it was never dead).
+    pub(crate) fn take(&mut self, index: EntryIndex, seen: u64) -> bool {
+        let (Some(mine), Some(owner)) = (
+            Ident::Recovering(self.me).encode(),
+            Owner::of_index(index.get()),
+        ) else {
+            return false;
+        };
+        // Acquire: after the liveness check that found the holder dead, and
+        // so (through /proc or the model's flag) after everything it did.
+        let taken = self
+            .seg
+            .entry(index)
+            .ident
+            .compare_exchange(seen, mine, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok();
+        if taken {
+            self.taken.push((index, owner, mine));
+            self.owners.insert(owner);
+        }
+        taken
+    }
+
+    /// Takes every entry whose holder (or recoverer) `alive` says is dead,
+    /// and every damaged one. Each holder is checked once.
+    pub(crate) fn take_dead(&mut self, alive: impl Fn(ProcessId) -> bool) {
+        for index in self.seg.entries() {
+            let Some(owner) = Owner::of_index(index.get()) else {
+                continue;
+            };
+            if self.owners.contains(owner) {
+                continue;
+            }
+            match participants::holder(self.seg, owner) {
+                Holder::Process(entry, p, raw) | Holder::BeingRecovered(entry, p, raw)
+                    if p != self.me && !alive(p) =>
+                {
+                    self.take(entry, raw);
+                }
+                Holder::Garbage(entry, raw) => {
+                    self.take(entry, raw);
+                }
+                _ => {}
             }
         }
-        // Release: everything above happens before the entry's next holder
-        // attaches (with Acquire).
-        let _ = entry
-            .ident
-            .compare_exchange(self.mine, 0, Ordering::Release, Ordering::Relaxed);
+    }
+
+    /// Steps 2 to 5 for every entry taken (see the module docs), with one
+    /// pass over the slots. Returns how many entries were recovered.
+    pub(crate) fn finish(self) -> usize {
+        let seg = self.seg;
+        if self.taken.is_empty() {
+            return 0;
+        }
+        let ring = Ring::new(seg);
+        for &(_, owner, _) in &self.taken {
+            ring.clear_owner(owner);
+        }
+        #[cfg(feature = "test-hooks")]
+        passes::note();
+        ring.reclaim_all(&self.owners);
+        for &(index, _, mine) in &self.taken {
+            let entry = seg.entry(index);
+            for side in Side::ALL {
+                // AcqRel: a concurrent recoverer (after a takeover) sees the zero.
+                let share = entry.sleepers[side as usize].swap(0, Ordering::AcqRel);
+                if share > 0 {
+                    let (sleepers, _) = seg.waiters(side);
+                    // Relaxed: a count; saturating, because a damaged count must
+                    // not wrap into a huge one.
+                    let _ = sleepers.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                        Some(n.saturating_sub(share))
+                    });
+                }
+            }
+            // Release: everything above happens before the entry's next holder
+            // attaches (with Acquire).
+            let _ = entry
+                .ident
+                .compare_exchange(mine, 0, Ordering::Release, Ordering::Relaxed);
+        }
         for side in Side::ALL {
             wait::notify(seg, side, true);
         }
+        self.taken.len()
+    }
+}
+
+/// How many passes over the slots recoveries have made in this process,
+/// for the tests that check a batch costs one.
+#[cfg(feature = "test-hooks")]
+pub(crate) mod passes {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static PASSES: AtomicU64 = AtomicU64::new(0);
+
+    pub(crate) fn note() {
+        // Relaxed: a statistic.
+        PASSES.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count() -> u64 {
+        // Relaxed: a statistic.
+        PASSES.load(Ordering::Relaxed)
     }
 }

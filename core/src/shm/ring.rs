@@ -68,7 +68,7 @@
 use super::error::ShmError;
 use super::segment::{Segment, Side};
 use super::wait;
-use super::words::{Geometry, IndexWord, Owner, Pos, SlotIndex, SlotWord, State};
+use super::words::{Geometry, IndexWord, Owner, OwnerSet, Pos, SlotIndex, SlotWord, State};
 use crate::loom::{fence, Backoff, Ordering};
 
 /// Positions `start..start + count` (in ring order) claimed by one CAS.
@@ -669,20 +669,7 @@ impl<'a> Ring<'a> {
     /// word the stall saw: a writer's slot becomes a position to skip, a
     /// reader's a free slot. Returns whether it did.
     pub(crate) fn reclaim(&self, stall: &Stall) -> bool {
-        let freed = SlotWord::empty(self.geo.next_lap(stall.word.seq()));
-        // AcqRel: Acquire orders this after the liveness check that found the
-        // holder dead (and so after everything the holder did); Release
-        // hands the slot on to whoever Acquires the new word.
-        let done = self
-            .seg
-            .slot_word(stall.index)
-            .compare_exchange(
-                stall.word.raw(),
-                freed.raw(),
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            )
-            .is_ok();
+        let done = self.free_stalled(stall);
         if done {
             wait::notify(self.seg, Side::Push, true);
             wait::notify(self.seg, Side::Pop, true);
@@ -690,16 +677,40 @@ impl<'a> Ring<'a> {
         done
     }
 
-    /// Frees every slot recorded for `owner` (writing or reading), as
-    /// [`reclaim`](Self::reclaim) does for one. Recovery calls it once the
-    /// owner's last claims are recorded ([`clear_owner`](Self::clear_owner)).
-    pub(crate) fn reclaim_all(&self, owner: Owner) -> usize {
+    /// [`reclaim`](Self::reclaim) without the wake-ups, for callers that
+    /// wake everyone once they are done.
+    fn free_stalled(&self, stall: &Stall) -> bool {
+        let freed = SlotWord::empty(self.geo.next_lap(stall.word.seq()));
+        // AcqRel: Acquire orders this after the liveness check that found the
+        // holder dead (and so after everything the holder did); Release
+        // hands the slot on to whoever Acquires the new word.
+        self.seg
+            .slot_word(stall.index)
+            .compare_exchange(
+                stall.word.raw(),
+                freed.raw(),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// Frees every slot recorded for one of `owners` (writing or reading),
+    /// as [`reclaim`](Self::reclaim) does for one, in a single pass over
+    /// the slots however many owners there are; wakes nobody (the caller
+    /// does, once). Recovery calls it once the owners' last claims are
+    /// recorded ([`clear_owner`](Self::clear_owner)).
+    pub(crate) fn reclaim_all(&self, owners: &OwnerSet) -> usize {
+        if owners.is_empty() {
+            return 0;
+        }
         let mut freed = 0;
         for index in SlotIndex::all(self.seg.layout().capacity) {
             let word = self.load_slot(index);
-            if matches!(word.state(), State::Writing | State::Reading) && word.owner() == owner {
+            let owner = word.owner();
+            if matches!(word.state(), State::Writing | State::Reading) && owners.contains(owner) {
                 let stall = Stall { owner, index, word };
-                freed += usize::from(self.reclaim(&stall));
+                freed += usize::from(self.free_stalled(&stall));
             }
         }
         freed

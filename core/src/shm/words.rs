@@ -102,6 +102,28 @@ impl Owner {
     }
 }
 
+/// A set of owners, one bit each: what a recovery reclaims in one pass
+/// over the slots, however many participants it recovers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct OwnerSet([u64; OwnerSet::WORDS]);
+
+impl OwnerSet {
+    const WORDS: usize = (MAX_OWNER as usize + 1) / 64;
+
+    pub(crate) fn insert(&mut self, owner: Owner) {
+        self.0[usize::from(owner.0) / 64] |= 1 << (owner.0 % 64);
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, owner: Owner) -> bool {
+        self.0[usize::from(owner.0) / 64] & (1 << (owner.0 % 64)) != 0
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.iter().all(|&w| w == 0)
+    }
+}
+
 /// What is happening at a slot; see the module docs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum State {

@@ -18,7 +18,7 @@ mod push;
 mod state;
 
 #[cfg(feature = "test-hooks")]
-pub use hooks::Point as PausePoint;
+pub use hooks::{recovery_passes, Point as PausePoint};
 
 use std::fmt;
 
@@ -139,10 +139,15 @@ impl ShmQueue {
                 return true;
             }
         };
-        if let Some(recovery) = recovery::Recovery::begin(&self.seg, entry, seen, me) {
+        // Every other dead holder is recovered in the same batch, so that
+        // a popper meeting the stalls of many dead processes scans the
+        // slots once, not once per process.
+        let mut batch = recovery::Recovery::new(&self.seg, me);
+        if batch.take(entry, seen) {
+            batch.take_dead(|p| self.alive(p));
             #[cfg(feature = "test-hooks")]
             self.pause.at(hooks::Point::Recovering);
-            recovery.finish();
+            batch.finish();
         }
         true
     }
