@@ -53,6 +53,36 @@ pub enum OpenError {
     /// Every entry of the segment's participant table belongs to a live
     /// process (see [`ShmOptions::max_participants`](super::ShmOptions::max_participants)).
     TooManyParticipants,
+    /// The file's owner or mode is outside what the opener trusts (see
+    /// [`Trust`](super::Trust)): another user could have created it, or can
+    /// write into it. Nothing was read from it.
+    Untrusted {
+        /// The file's owner.
+        owner: u32,
+        /// The file's group.
+        group: u32,
+        /// The file's permission bits.
+        mode: u32,
+        /// Which rule it broke.
+        why: &'static str,
+    },
+    /// Part of the segment's memory is not allocated (a sparse file, or a
+    /// hole punched into it): touching those pages could kill this process
+    /// with `SIGBUS` once `/dev/shm` is full, so it is not mapped.
+    NotAllocated {
+        /// Bytes allocated to the file.
+        allocated: u64,
+        /// The file's length.
+        len: u64,
+    },
+    /// An anonymous segment's descriptor lacks the seals
+    /// (`F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL`) that keep its sender
+    /// from resizing it under this process.
+    Unsealed,
+    /// This process cannot tell which PID namespace it is in (`/proc`
+    /// missing or hiding `/proc/self/ns/pid`), so it could not tell a dead
+    /// peer from a live one in another namespace; it uses no segment.
+    UnknownNamespace,
 }
 
 impl fmt::Display for OpenError {
@@ -77,8 +107,38 @@ impl fmt::Display for OpenError {
             Self::TooManyParticipants => {
                 f.write_str("every participant entry of the ringq segment is in use")
             }
+            Self::Untrusted {
+                owner,
+                group,
+                mode,
+                why,
+            } => write!(
+                f,
+                "refusing the shared-memory segment: {why} (owner uid {owner}, group {group}, \
+                 mode {mode:03o}; this process runs as uid {}; see ringq::shm::Trust to widen \
+                 what is trusted)",
+                effective_uid()
+            ),
+            Self::NotAllocated { allocated, len } => write!(
+                f,
+                "refusing the shared-memory segment: only {allocated} of its {len} bytes are \
+                 allocated, and touching the rest could fault"
+            ),
+            Self::Unsealed => f.write_str(
+                "refusing the anonymous shared-memory segment: its descriptor is not sealed \
+                 against resizing (F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_SEAL)",
+            ),
+            Self::UnknownNamespace => f.write_str(
+                "cannot tell which PID namespace this process is in (/proc/self/ns/pid is \
+                 unreadable), so dead peers could not be told from live ones",
+            ),
         }
     }
+}
+
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
 }
 
 impl Error for OpenError {
@@ -115,6 +175,23 @@ impl Clone for OpenError {
             Self::BadHeader(w) => Self::BadHeader(w),
             Self::ForeignNamespace => Self::ForeignNamespace,
             Self::TooManyParticipants => Self::TooManyParticipants,
+            Self::Untrusted {
+                owner,
+                group,
+                mode,
+                why,
+            } => Self::Untrusted {
+                owner: *owner,
+                group: *group,
+                mode: *mode,
+                why,
+            },
+            Self::NotAllocated { allocated, len } => Self::NotAllocated {
+                allocated: *allocated,
+                len: *len,
+            },
+            Self::Unsealed => Self::Unsealed,
+            Self::UnknownNamespace => Self::UnknownNamespace,
         }
     }
 }

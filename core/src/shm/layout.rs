@@ -100,10 +100,15 @@ pub(crate) struct Namespace {
 }
 
 impl Namespace {
+    /// Whether `/proc` told what this namespace is.
+    pub(crate) fn is_known(self) -> bool {
+        self != Self::default()
+    }
+
     /// Whether two processes share this namespace; an unknown one is not
     /// held against anyone.
     fn matches(self, other: Self) -> bool {
-        self == Self::default() || other == Self::default() || self == other
+        !self.is_known() || !other.is_known() || self == other
     }
 }
 
@@ -120,8 +125,12 @@ pub(crate) struct Namespaces {
 
 impl Namespaces {
     /// Whether a process in `self` can judge the liveness of one in `other`.
+    /// Both PID namespaces must be known and the same: a PID read in an
+    /// unknown one proves nothing. An unknown time namespace is a kernel
+    /// without them (before Linux 5.6), where every process shares one
+    /// clock.
     pub(crate) fn compatible(self, other: Self) -> bool {
-        self.pid.matches(other.pid) && self.time.matches(other.time)
+        self.pid.is_known() && self.pid == other.pid && self.time.matches(other.time)
     }
 }
 
@@ -387,7 +396,7 @@ mod tests {
     }
 
     #[test]
-    fn namespaces_must_match_unless_unknown() {
+    fn pid_namespaces_must_be_known_and_match_and_time_ones_unless_unknown() {
         let a = Namespace { dev: 1, ino: 2 };
         let b = Namespace { dev: 1, ino: 3 };
         let unknown = Namespace::default();
@@ -396,7 +405,9 @@ mod tests {
         assert!(!ns(a, a).compatible(ns(b, a)));
         assert!(!ns(a, a).compatible(ns(a, b)));
         assert!(ns(a, unknown).compatible(ns(a, b)));
-        assert!(ns(unknown, a).compatible(ns(b, a)));
+        assert!(!ns(unknown, a).compatible(ns(b, a)));
+        assert!(!ns(a, a).compatible(ns(unknown, a)));
+        assert!(!ns(unknown, a).compatible(ns(unknown, a)));
     }
 
     #[test]

@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::error::OpenError;
 use super::layout::{Layout, Namespace, Namespaces, IDENTITY_SIZE};
+use super::trust::Trust;
 
 /// Where named segments live.
 pub(crate) const SHM_DIR: &str = "/dev/shm";
@@ -325,23 +326,53 @@ pub(crate) struct OpenedSegment {
     pub(crate) namespaces: Namespaces,
 }
 
-/// Opens the segment called `bare_name` (validated).
-pub(crate) fn open_named(bare_name: &str) -> Result<OpenedSegment, OpenError> {
+/// Opens the segment called `bare_name` (validated), if `trust` accepts
+/// the file's owner and mode (checked on the descriptor opened, so the
+/// name cannot be swapped in between).
+pub(crate) fn open_named(bare_name: &str, trust: &Trust) -> Result<OpenedSegment, OpenError> {
     let path = path_of(bare_name);
     let flags = libc::O_RDWR | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     // SAFETY: a NUL-terminated path; the returned descriptor is ours.
     let fd = cvt(unsafe { libc::open(path.as_ptr(), flags) })?;
     // SAFETY: `fd` was just opened and is owned by nothing else.
-    open_fd(unsafe { OwnedFd::from_raw_fd(fd) })
+    let file = File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let meta = regular_file(&file)?;
+    trust.check(&meta)?;
+    map_segment(file, &meta)
 }
 
-/// Checks and maps the segment open as `fd` (which it keeps).
+/// Checks and maps the segment open as `fd` (which it keeps). A descriptor
+/// without a name (a memfd) must be sealed against resizing, since its
+/// sender could otherwise shrink it under this process; a named file's
+/// mode is what protects it, and whoever passed its descriptor chose it.
 pub(crate) fn open_fd(fd: OwnedFd) -> Result<OpenedSegment, OpenError> {
     let file = File::from(fd);
+    let meta = regular_file(&file)?;
+    if meta.nlink() == 0 && !is_sealed(file.as_fd()) {
+        return Err(OpenError::Unsealed);
+    }
+    map_segment(file, &meta)
+}
+
+fn regular_file(file: &File) -> Result<std::fs::Metadata, OpenError> {
     let meta = file.metadata()?;
     if !meta.file_type().is_file() {
         return Err(OpenError::NotRingq);
     }
+    Ok(meta)
+}
+
+/// Whether the file carries the seals [`NewFile::seal`] adds.
+fn is_sealed(fd: BorrowedFd<'_>) -> bool {
+    let needed = libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL;
+    // SAFETY: F_GET_SEALS only reads the file's seals (EINVAL where the file
+    // cannot have any).
+    let seals = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
+    seals >= 0 && seals & needed == needed
+}
+
+/// Checks the header and allocation of an opened segment file, then maps it.
+fn map_segment(file: File, meta: &std::fs::Metadata) -> Result<OpenedSegment, OpenError> {
     let len = meta.len();
     if len < super::layout::HEADER_SIZE as u64 {
         return Err(if len < 8 {
@@ -357,6 +388,16 @@ pub(crate) fn open_fd(fd: OwnedFd) -> Result<OpenedSegment, OpenError> {
     let mut identity = [0u8; IDENTITY_SIZE];
     file.read_exact_at(&mut identity, 0)?;
     let (layout, namespaces) = Layout::from_identity(&identity, len)?;
+    // A page that is not allocated is allocated when first written through
+    // the mapping, and that fails with SIGBUS when /dev/shm is full.
+    // Creators allocate every page (`prepare`), so a file with fewer blocks
+    // than bytes is sparse or had a hole punched in it. `st_blocks` counts
+    // allocated 512-byte units, swapped-out pages included, and reading it
+    // touches no page (nor did `pread`ing the header: a hole reads zeros).
+    let allocated = meta.blocks().saturating_mul(512);
+    if allocated < len {
+        return Err(OpenError::NotAllocated { allocated, len });
+    }
     let fd = OwnedFd::from(file);
     let map = Mapping::new(fd.as_fd(), layout.total)?;
     Ok(OpenedSegment {
@@ -376,9 +417,14 @@ pub(crate) fn unlink(bare_name: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// This process's PID and time namespaces; unknown (zero) ones where
-/// `/proc` cannot tell (no `/proc`, or a kernel without time namespaces).
-pub(crate) fn own_namespaces() -> Namespaces {
+/// This process's PID and time namespaces; an unknown (zero) time one on
+/// a kernel without time namespaces.
+///
+/// # Errors
+///
+/// [`OpenError::UnknownNamespace`] when `/proc` cannot tell the PID
+/// namespace (no `/proc`, or one of another namespace's that hides it).
+pub(crate) fn own_namespaces() -> Result<Namespaces, OpenError> {
     let ns = |path| {
         std::fs::metadata(path)
             .map(|m| Namespace {
@@ -387,10 +433,14 @@ pub(crate) fn own_namespaces() -> Namespaces {
             })
             .unwrap_or_default()
     };
-    Namespaces {
+    let own = Namespaces {
         pid: ns("/proc/self/ns/pid"),
         time: ns("/proc/self/ns/time"),
+    };
+    if !own.pid.is_known() {
+        return Err(OpenError::UnknownNamespace);
     }
+    Ok(own)
 }
 
 #[cfg(test)]

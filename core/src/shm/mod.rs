@@ -140,6 +140,8 @@ mod recovery;
 mod ring;
 mod segment;
 mod tasks;
+#[cfg(not(loom))]
+mod trust;
 mod wait;
 mod words;
 
@@ -151,3 +153,5 @@ pub use queue::ShmQueue;
 #[cfg(feature = "test-hooks")]
 #[doc(hidden)]
 pub use queue::{recovery_passes, PausePoint};
+#[cfg(not(loom))]
+pub use trust::Trust;

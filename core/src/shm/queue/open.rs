@@ -9,6 +9,7 @@ use crate::shm::map::{self, NewFile, NewSegment};
 use crate::shm::options::ShmOptions;
 use crate::shm::ring::Ring;
 use crate::shm::segment::Segment;
+use crate::shm::trust::Trust;
 
 impl ShmQueue {
     fn attach(seg: Segment, fd: OwnedFd, name: Option<String>) -> Result<Self, OpenError> {
@@ -36,10 +37,11 @@ impl ShmQueue {
             options.max_message_size,
             options.max_participants,
         )?;
+        let namespaces = map::own_namespaces()?;
         let NewSegment { map, file } = new(layout.total)?;
         let seg = Segment::new(map, layout);
         Ring::new(&seg).initialize();
-        map::write_identity(seg.mapping(), &layout.identity(map::own_namespaces()));
+        map::write_identity(seg.mapping(), &layout.identity(namespaces));
         Ok((seg, file))
     }
 
@@ -114,15 +116,26 @@ impl ShmQueue {
         Self::attach(seg, file.into_fd(), None)
     }
 
-    /// Opens the queue created under `name`.
+    /// Opens the queue created under `name`, if the file is this user's and
+    /// writable by no one else (see [`Trust`]; [`open_trusting`](Self::open_trusting)
+    /// widens that).
+    ///
+    /// Any local user can create a file in `/dev/shm` under a name another
+    /// program means to open, so the file opened is checked before anything
+    /// is read from it: a regular file, owned by this process's effective
+    /// uid, that neither its group nor other users can write; and fully
+    /// allocated, so that no page of it can fault when `/dev/shm` fills up.
     ///
     /// # Errors
     ///
     /// [`OpenError::InvalidName`]; [`OpenError::Io`] with kind
-    /// `NotFound` or `PermissionDenied`; [`OpenError::NotRingq`],
+    /// `NotFound` or `PermissionDenied`; [`OpenError::Untrusted`] for a
+    /// file of another owner or a wider mode; [`OpenError::NotAllocated`]
+    /// for a sparse one; [`OpenError::NotRingq`],
     /// [`OpenError::Version`], [`OpenError::Truncated`] or
     /// [`OpenError::BadHeader`] for a file that is not a segment this
-    /// code can use; [`OpenError::ForeignNamespace`];
+    /// code can use; [`OpenError::ForeignNamespace`] or
+    /// [`OpenError::UnknownNamespace`];
     /// [`OpenError::TooManyParticipants`].
     ///
     /// # Examples
@@ -137,8 +150,30 @@ impl ShmQueue {
     /// }
     /// ```
     pub fn open(name: &str) -> Result<Self, OpenError> {
+        Self::open_trusting(name, &Trust::new())
+    }
+
+    /// [`open`](Self::open), accepting the owners and modes `trust` names.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ringq::shm::{OpenError, ShmOptions, ShmQueue, Trust};
+    ///
+    /// let name = format!("ringq-doc-open-trusting-{}", std::process::id());
+    /// let q = ShmQueue::create(&name, &ShmOptions::new(4, 16).mode(0o666)).unwrap();
+    /// assert!(matches!(ShmQueue::open(&name), Err(OpenError::Untrusted { .. })));
+    /// let anyone = ShmQueue::open_trusting(&name, &Trust::anyone()).unwrap();
+    /// # drop((q, anyone));
+    /// ShmQueue::unlink(&name).unwrap();
+    /// ```
+    pub fn open_trusting(name: &str, trust: &Trust) -> Result<Self, OpenError> {
         let bare = map::validate_name(name)?;
-        let opened = map::open_named(bare)?;
+        let opened = map::open_named(bare, trust)?;
         Self::from_opened(opened, Some(bare.to_owned()))
     }
 
@@ -147,9 +182,16 @@ impl ShmQueue {
     /// named segment's file opened by other means). The handle owns
     /// `fd` from now on.
     ///
+    /// Whoever passed the descriptor chose the file, so its owner and mode
+    /// are not checked against a [`Trust`]. An anonymous segment (a `memfd`)
+    /// must be sealed against resizing, as [`create_anonymous`](Self::create_anonymous)
+    /// seals it: its sender could otherwise shrink it under this process.
+    ///
     /// # Errors
     ///
-    /// As [`open`](Self::open), less the name checks.
+    /// As [`open`](Self::open), less the name and trust checks, plus
+    /// [`OpenError::Unsealed`] for a descriptor with no name and without
+    /// the seals.
     ///
     /// # Examples
     ///
@@ -168,7 +210,7 @@ impl ShmQueue {
     }
 
     fn from_opened(opened: map::OpenedSegment, name: Option<String>) -> Result<Self, OpenError> {
-        if !opened.namespaces.compatible(map::own_namespaces()) {
+        if !map::own_namespaces()?.compatible(opened.namespaces) {
             return Err(OpenError::ForeignNamespace);
         }
         let seg = Segment::new(opened.map, opened.layout);
