@@ -24,6 +24,9 @@
 //!   none) is a no-op that returns `Ok(0)`, even on a closed queue.
 //! - `close` stops pushes; pops drain what is left, then report closed, and
 //!   every blocked thread wakes. Dropping one half of an SPSC queue closes it.
+//!   A thread that learns of the close, from `is_closed` or from a pop or
+//!   push that reports it, sees everything the closing thread did before
+//!   `close`.
 //! - `len`, `is_empty`, `is_full`, `capacity`.
 //!
 //! Capacities are exact: a queue created with capacity 3 holds 3 items.

@@ -241,6 +241,10 @@ impl<T> BoundedQueue<T> {
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
             if tail & self.mark_bit != 0 {
+                // Acquire: pairs with the Release in `close`, so a push that
+                // reports Closed sees what preceded the close. Only here, off
+                // the path that claims.
+                fence(Ordering::Acquire);
                 return Err(Closed);
             }
             let mut end = tail;
@@ -336,11 +340,14 @@ impl<T> BoundedQueue<T> {
                 fence(Ordering::SeqCst);
                 let tail = self.tail.load(Ordering::Relaxed);
                 if tail & !self.mark_bit == head {
-                    return if tail & self.mark_bit != 0 {
-                        Err(Closed)
-                    } else {
-                        Ok((head, 0))
-                    };
+                    if tail & self.mark_bit != 0 {
+                        // Acquire: pairs with the Release in `close`, so a
+                        // pop that reports Closed sees what preceded the
+                        // close, as `is_closed` does. Only on this path.
+                        fence(Ordering::Acquire);
+                        return Err(Closed);
+                    }
+                    return Ok((head, 0));
                 }
                 // A pusher claimed the slot and is still writing it.
                 backoff.spin();
@@ -470,7 +477,9 @@ impl<T> BoundedQueue<T> {
     /// # Errors
     ///
     /// [`TryPopError::Empty`] if there is none right now, and
-    /// [`TryPopError::Closed`] once the queue is closed and drained.
+    /// [`TryPopError::Closed`] once the queue is closed and drained; the
+    /// caller then sees everything that happened before the
+    /// [`close`](Self::close).
     ///
     /// # Examples
     ///
@@ -561,7 +570,8 @@ impl<T> BoundedQueue<T> {
     ///
     /// # Errors
     ///
-    /// [`Closed`] once the queue is closed and drained.
+    /// [`Closed`] once the queue is closed and drained; the caller then sees
+    /// everything that happened before the [`close`](Self::close).
     ///
     /// # Examples
     ///
@@ -829,6 +839,10 @@ impl<T> BoundedQueue<T> {
     /// then report closed, and every blocked thread wakes. Returns `true` if
     /// this call closed it, `false` if it was already closed.
     ///
+    /// A thread that learns of the close, from [`is_closed`](Self::is_closed)
+    /// or from any pop or push that reports it closed, also sees everything
+    /// this thread did before calling `close`.
+    ///
     /// # Examples
     ///
     /// ```
@@ -838,8 +852,9 @@ impl<T> BoundedQueue<T> {
     /// assert!(q.is_closed());
     /// ```
     pub fn close(&self) -> bool {
-        // Release: pairs with the Acquire in `is_closed`, so a thread that
-        // sees the mark also sees what this thread did before closing. Being
+        // Release: pairs with the Acquire in `is_closed` and on the paths
+        // that report Closed, so a thread that sees the mark also sees what
+        // this thread did before closing. Being
         // an RMW on `tail`, it is also ordered with every push's CAS.
         let was_open = self.tail.fetch_or(self.mark_bit, Ordering::Release) & self.mark_bit == 0;
         if was_open {

@@ -70,7 +70,7 @@ use crate::buffer;
 use crate::error::{
     CapacityError, Closed, PopTimeoutError, PushError, PushTimeoutError, TryPopError, TryPushError,
 };
-use crate::loom::{AtomicBool, AtomicUsize, Ordering, UnsafeCell, PLAIN_MEMORY};
+use crate::loom::{fence, AtomicBool, AtomicUsize, Ordering, UnsafeCell, PLAIN_MEMORY};
 use crate::wait::WaitQueue;
 
 struct Shared<T> {
@@ -149,7 +149,8 @@ impl<T> Shared<T> {
 
     fn close(&self) -> bool {
         // Release: a pop that sees the flag also sees every push the closing
-        // thread made before (the producer closing after its last push).
+        // thread made before (the producer closing after its last push), and
+        // a push that reports Closed what the consumer did before closing.
         let was_open = !self.closed.swap(true, Ordering::Release);
         if was_open {
             self.readers.notify_all();
@@ -404,9 +405,13 @@ impl<T> Producer<T> {
     }
 
     fn check_open(&self) -> Result<(), Closed> {
-        // Relaxed: the flag carries no data to us; ordering with pops is
-        // given by `tail` (see the module docs on closing).
+        // Relaxed: the flag carries no data to a push that goes ahead;
+        // ordering with pops is given by `tail` (see the module docs on
+        // closing).
         if self.shared.closed.load(Ordering::Relaxed) {
+            // Acquire: pairs with the Release in `close`, so a push that
+            // reports Closed sees what the consumer did before closing.
+            fence(Ordering::Acquire);
             Err(Closed)
         } else {
             Ok(())

@@ -442,11 +442,15 @@ impl<T> UnboundedQueue<T> {
                 fence(Ordering::SeqCst);
                 let tail = self.tail.index.load(Ordering::Relaxed);
                 if head >> SHIFT == tail >> SHIFT {
-                    return if tail & MARK_BIT != 0 {
-                        Err(Closed)
-                    } else {
-                        Ok((segment, offset, 0))
-                    };
+                    if tail & MARK_BIT != 0 {
+                        // Acquire: pairs with the Release half of the RMW in
+                        // `close` (the fence above comes before the load, so
+                        // it does not), so a pop that reports Closed sees
+                        // what preceded the close, as `is_closed` does.
+                        fence(Ordering::Acquire);
+                        return Err(Closed);
+                    }
+                    return Ok((segment, offset, 0));
                 }
                 if (head >> SHIFT) / lap == (tail >> SHIFT) / lap {
                     // Same segment: take only slots claimed so far.
@@ -640,7 +644,9 @@ impl<T> UnboundedQueue<T> {
     /// # Errors
     ///
     /// [`TryPopError::Empty`] if there is none right now, and
-    /// [`TryPopError::Closed`] once the queue is closed and drained.
+    /// [`TryPopError::Closed`] once the queue is closed and drained; the
+    /// caller then sees everything that happened before the
+    /// [`close`](Self::close).
     ///
     /// # Examples
     ///
@@ -678,7 +684,8 @@ impl<T> UnboundedQueue<T> {
     ///
     /// # Errors
     ///
-    /// [`Closed`] once the queue is closed and drained.
+    /// [`Closed`] once the queue is closed and drained; the caller then sees
+    /// everything that happened before the [`close`](Self::close).
     ///
     /// # Examples
     ///
@@ -969,6 +976,10 @@ impl<T> UnboundedQueue<T> {
     /// then report closed, and every blocked popper wakes. Returns `true` if
     /// this call closed it.
     ///
+    /// A thread that learns of the close, from [`is_closed`](Self::is_closed)
+    /// or from any pop or push that reports it closed, also sees everything
+    /// this thread did before calling `close`.
+    ///
     /// # Examples
     ///
     /// ```
@@ -978,7 +989,9 @@ impl<T> UnboundedQueue<T> {
     /// ```
     pub fn close(&self) -> bool {
         // SeqCst: like the pushers' CAS, so a popper's SeqCst fence that
-        // follows it sees the mark together with every claim before it.
+        // follows it sees the mark together with every claim before it. Its
+        // Release half pairs with the Acquire in `is_closed` and on the paths
+        // that report Closed, which then see what preceded the close.
         let was_open = self.tail.index.fetch_or(MARK_BIT, Ordering::SeqCst) & MARK_BIT == 0;
         if was_open {
             self.readers.notify_all();

@@ -11,6 +11,8 @@
 //! what the liveness check then reads.
 #![cfg(loom)]
 
+mod loom_support;
+
 use loom::thread;
 use ringq::shm::{ShmError, ShmOptions, ShmQueue};
 
@@ -112,6 +114,34 @@ fn close_races_a_push() {
         }
         assert_eq!(q.try_pop_with(|m| m.len()), Err(ShmError::Closed));
     });
+}
+
+/// Another process's close publishes what preceded it to a pop that reports
+/// Closed: the non-blocking pop, the blocking one and the batch pop.
+#[test]
+fn close_publishes_to_a_closed_pop() {
+    type Pop = fn(&ShmQueue) -> Result<usize, ShmError>;
+    let pops: [Pop; 3] = [
+        |q| q.try_pop_with(|m| m.len()),
+        |q| q.pop_with_deadline(None, |m| m.len()),
+        |q| q.try_pop_many_with(2, |_| ()),
+    ];
+    for pop in pops {
+        model(move || {
+            let q = ShmQueue::model_new(&options(1));
+            let closer = q.model_open();
+            loom_support::close_publishes_what_preceded_it(
+                move || {
+                    closer.close();
+                },
+                || match pop(&q) {
+                    Err(ShmError::Closed) => true,
+                    Err(ShmError::Empty) | Ok(0) => false,
+                    other => panic!("a pop of an empty queue returned {other:?}"),
+                },
+            );
+        });
+    }
 }
 
 /// A consumer blocked in a pop is woken by another process's push: the

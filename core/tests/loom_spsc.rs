@@ -5,7 +5,8 @@
 mod loom_support;
 
 use loom::thread;
-use ringq::TryPopError;
+use loom_support::{Sees, SeesClosed};
+use ringq::{TryPopError, TryPushError};
 
 #[test]
 fn items_arrive_in_order_across_wrap() {
@@ -112,6 +113,36 @@ fn close_publishes_what_preceded_it() {
             }
         });
     }
+}
+
+/// The producer's close publishes what preceded it to each pop that
+/// reports Closed too.
+#[test]
+fn close_publishes_to_the_pops() {
+    for how in Sees::POPS {
+        loom::model(move || {
+            let (tx, rx) = ringq::spsc::channel::<u32>(1).unwrap();
+            let close = move || {
+                tx.close();
+            };
+            loom_support::close_publishes_what_preceded_it(close, || rx.sees_closed(how));
+        });
+    }
+}
+
+/// The consumer's close publishes what preceded it to a push that reports
+/// Closed.
+#[test]
+fn close_publishes_to_a_push() {
+    loom::model(|| {
+        let (tx, rx) = ringq::spsc::channel::<u32>(1).unwrap();
+        let close = move || {
+            rx.close();
+        };
+        loom_support::close_publishes_what_preceded_it(close, || {
+            matches!(tx.try_push(1), Err(TryPushError::Closed(_)))
+        });
+    });
 }
 
 /// The blocking batch paths: `push_iter` parks while the ring is full and

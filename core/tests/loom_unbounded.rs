@@ -9,6 +9,7 @@ mod loom_support;
 
 use loom::sync::Arc;
 use loom::thread;
+use loom_support::{Sees, SeesClosed};
 use ringq::{TryPopError, UnboundedQueue};
 
 #[test]
@@ -135,20 +136,58 @@ fn close_races_push() {
     });
 }
 
-/// A thread that sees the queue closed also sees what the closing thread
-/// did before `close`: here, a write to a cell.
-#[test]
-fn close_publishes_what_preceded_it() {
-    loom::model(|| {
+/// A thread that learns of the close by way of `how` also sees what the
+/// closing thread did before `close`: here, a write to a cell.
+fn close_publishes_to(how: Sees) {
+    loom::model(move || {
         let q = Arc::new(UnboundedQueue::<u32>::new());
         let closer = q.clone();
         loom_support::close_publishes_what_preceded_it(
             move || {
                 closer.close();
             },
-            || q.is_closed(),
+            || q.sees_closed(how),
         );
     });
+}
+
+/// A thread that sees the queue closed with `is_closed` also sees what the
+/// closing thread did before `close`.
+#[test]
+fn close_publishes_what_preceded_it() {
+    close_publishes_to(Sees::IsClosed);
+}
+
+/// So does every pop that reports Closed, each tried on its own.
+#[test]
+fn close_publishes_to_try_pop() {
+    close_publishes_to(Sees::TryPop);
+}
+
+#[test]
+fn close_publishes_to_pop() {
+    close_publishes_to(Sees::Pop);
+}
+
+#[test]
+fn close_publishes_to_pop_timeout() {
+    close_publishes_to(Sees::PopTimeout);
+}
+
+#[test]
+fn close_publishes_to_try_pop_many() {
+    close_publishes_to(Sees::TryPopMany);
+}
+
+#[test]
+fn close_publishes_to_pop_many() {
+    close_publishes_to(Sees::PopMany);
+}
+
+/// And a push that reports Closed.
+#[test]
+fn close_publishes_to_try_push() {
+    close_publishes_to(Sees::TryPush);
 }
 
 /// Pops until the queue reports closed and drained, yielding on Empty.

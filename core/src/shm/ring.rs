@@ -750,8 +750,9 @@ impl<'a> Ring<'a> {
     /// Closes the ring: sets the closed bit in `tail`. Returns whether this
     /// call did.
     pub(crate) fn close(&self) -> bool {
-        // AcqRel: atomic with the pushes' CAS on `tail`, which is all the
-        // closed bit needs; the wake-ups that follow carry their own fences.
+        // AcqRel: atomic with the pushes' CAS on `tail`; the Release half
+        // pairs with the Acquire in `load_tail`, through which `is_closed`
+        // and the claims that report Closed see what preceded the close.
         let before = self
             .seg
             .tail()

@@ -14,6 +14,11 @@ impl ShmQueue {
     /// blocked push and pop wakes. Returns `true` if this call closed it.
     /// A closed queue stays closed.
     ///
+    /// A thread that learns of the close, from [`is_closed`](Self::is_closed)
+    /// or from a pop or push that reports [`ShmError::Closed`], also sees
+    /// what this thread did before calling `close` (from another process:
+    /// what it wrote to shared memory).
+    ///
     /// # Examples
     ///
     /// ```
