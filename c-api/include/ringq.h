@@ -74,6 +74,17 @@
 // Patch version of the ringq C library this header belongs to.
 #define RINGQ_VERSION_PATCH 0
 
+// `ringq_shm_trust.flags`: files owned by `owner_uid` are trusted too.
+#define RINGQ_SHM_TRUST_OWNER 1
+
+// `ringq_shm_trust.flags`: files whose group is `group_gid` may be
+// writable by that group (every member is trusted with the messages).
+#define RINGQ_SHM_TRUST_GROUP_WRITABLE 2
+
+// `ringq_shm_trust.flags`: any owner and any mode. Every local user who
+// could create the name first, or write the file, is then trusted.
+#define RINGQ_SHM_TRUST_ANYONE 4
+
 // What a ringq function did: `RINGQ_OK` (zero) or why it failed.
 //
 // Returned by value. The type is a fixed 32-bit unsigned integer in C, and
@@ -113,7 +124,10 @@ enum ringq_result
     RINGQ_ERR_CORRUPT = 9,
     // The file is not a shared-memory queue this library can use: not a
     // ringq segment, another layout version, truncated, a damaged header,
-    // or made in another PID or time namespace.
+    // pages not all allocated (a sparse file, which could fault), an
+    // anonymous segment not sealed against resizing, or made in another PID
+    // or time namespace (or this process cannot tell which PID namespace it
+    // is in, having no usable `/proc`).
     RINGQ_ERR_INCOMPATIBLE = 10,
     // No shared-memory queue has that name.
     RINGQ_ERR_NOT_FOUND = 11,
@@ -126,6 +140,10 @@ enum ringq_result
     RINGQ_ERR_PARTICIPANTS = 14,
     // Another system call failed (creating, mapping or opening a segment).
     RINGQ_ERR_SYSTEM = 15,
+    // The shared-memory queue's file belongs to another user, or its group
+    // or every user can write it, beyond what the opener trusts (see
+    // `ringq_shm_open_trusting`). Nothing was read from it.
+    RINGQ_ERR_UNTRUSTED = 16,
 };
 #ifndef __cplusplus
 typedef uint32_t ringq_result;
@@ -170,6 +188,18 @@ typedef struct ringq_spsc ringq_spsc;
 // `ringq_unbounded_free`. Any number of threads may push and pop at the same
 // time; each producer's items come out in the order it pushed them.
 typedef struct ringq_unbounded ringq_unbounded;
+
+// Whose files `ringq_shm_open_trusting` accepts, beyond the default (files
+// of this process's effective uid that only it can write). Zero it, then
+// set the flags and the ids they name.
+typedef struct {
+    // `RINGQ_SHM_TRUST_*` values, or-ed together; other bits must be 0.
+    uint32_t flags;
+    // With `RINGQ_SHM_TRUST_OWNER`: another owner to accept.
+    uint32_t owner_uid;
+    // With `RINGQ_SHM_TRUST_GROUP_WRITABLE`: the group that may write.
+    uint32_t group_gid;
+} ringq_shm_trust;
 
 #ifdef __cplusplus
 extern "C" {
@@ -557,12 +587,21 @@ ringq_result ringq_shm_create_anonymous(size_t capacity, size_t max_message_size
 // Opens the queue created under `name` and stores a new handle in `*out`
 // (NULL on failure).
 //
+// Any local user can create a file in `/dev/shm` under the name a program
+// means to open, so the file is checked first, on the descriptor opened:
+// it must be owned by this process's effective uid, and neither its group
+// nor other users may write it (`ringq_shm_open_trusting` widens that). It
+// must also be fully allocated, so that none of its pages can fault when
+// `/dev/shm` is full.
+//
 // Returns `RINGQ_OK`; `RINGQ_ERR_NOT_FOUND`; `RINGQ_ERR_PERMISSION`;
+// `RINGQ_ERR_UNTRUSTED` for a file of another owner or a wider mode;
 // `RINGQ_ERR_INCOMPATIBLE` for a file that is not a ringq segment this
-// library can use (another layout version, truncated, damaged header, or
-// made in another PID or time namespace); `RINGQ_ERR_PARTICIPANTS` when every
-// participant entry belongs to a live process; `RINGQ_ERR_INVALID_ARGUMENT`
-// for a NULL `name` or `out` or an invalid name; `RINGQ_ERR_SYSTEM`.
+// library can use (another layout version, truncated, damaged header, not
+// fully allocated, or made in another PID or time namespace);
+// `RINGQ_ERR_PARTICIPANTS` when every participant entry belongs to a live
+// process; `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `name` or `out` or an
+// invalid name; `RINGQ_ERR_SYSTEM`.
 //
 // Ownership: the caller owns the handle.
 //
@@ -574,15 +613,48 @@ ringq_result ringq_shm_create_anonymous(size_t capacity, size_t max_message_size
 // writing one pointer.
 ringq_result ringq_shm_open(const char *name, ringq_shm **out);
 
+// `ringq_shm_open`, accepting also the owners and modes `*trust` names
+// (NULL: the default, as `ringq_shm_open`). For example, to open a queue
+// a group shares (created with mode 0660):
+//
+// ```c
+// ringq_shm_trust trust = { RINGQ_SHM_TRUST_GROUP_WRITABLE, 0, getegid() };
+// ringq_shm *q;
+// ringq_result r = ringq_shm_open_trusting("jobs", &trust, &q);
+// ```
+//
+// Returns as `ringq_shm_open`, and `RINGQ_ERR_INVALID_ARGUMENT` for unknown
+// flags.
+//
+// Ownership: the caller owns the handle; `*trust` is only read during the
+// call.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `name` must be NULL or a NUL-terminated string; `trust` NULL or valid for
+// reading one `ringq_shm_trust`; `out` NULL or valid for writing one
+// pointer.
+ringq_result ringq_shm_open_trusting(const char *name,
+                                     const ringq_shm_trust *trust,
+                                     ringq_shm **out);
+
 // Opens the queue whose segment the descriptor `fd` refers to (from
 // `ringq_shm_fd` in this or another process, inherited or received over a
 // Unix socket) and stores a new handle in `*out` (NULL on failure). The
 // handle uses its own duplicate of `fd`: the caller keeps `fd` and closes
 // it when it likes.
 //
+// Whoever passed the descriptor chose the file, so its owner and mode are
+// not checked; an anonymous segment (a memfd) must be sealed against
+// resizing (`F_SEAL_SHRINK`, `F_SEAL_GROW`, `F_SEAL_SEAL`), as
+// `ringq_shm_create_anonymous` seals it, or its sender could shrink it
+// under this process.
+//
 // Returns as `ringq_shm_open`, with `RINGQ_ERR_INVALID_ARGUMENT` for a
-// negative `fd` and `RINGQ_ERR_SYSTEM` for a descriptor that cannot be
-// duplicated.
+// negative `fd`, `RINGQ_ERR_INCOMPATIBLE` for an unsealed memfd, and
+// `RINGQ_ERR_SYSTEM` for a descriptor that cannot be duplicated.
 //
 // Ownership: the caller owns the handle, and still owns `fd`.
 //

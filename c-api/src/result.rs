@@ -43,7 +43,10 @@ pub enum ringq_result {
     RINGQ_ERR_CORRUPT = 9,
     /// The file is not a shared-memory queue this library can use: not a
     /// ringq segment, another layout version, truncated, a damaged header,
-    /// or made in another PID or time namespace.
+    /// pages not all allocated (a sparse file, which could fault), an
+    /// anonymous segment not sealed against resizing, or made in another PID
+    /// or time namespace (or this process cannot tell which PID namespace it
+    /// is in, having no usable `/proc`).
     RINGQ_ERR_INCOMPATIBLE = 10,
     /// No shared-memory queue has that name.
     RINGQ_ERR_NOT_FOUND = 11,
@@ -56,6 +59,10 @@ pub enum ringq_result {
     RINGQ_ERR_PARTICIPANTS = 14,
     /// Another system call failed (creating, mapping or opening a segment).
     RINGQ_ERR_SYSTEM = 15,
+    /// The shared-memory queue's file belongs to another user, or its group
+    /// or every user can write it, beyond what the opener trusts (see
+    /// `ringq_shm_open_trusting`). Nothing was read from it.
+    RINGQ_ERR_UNTRUSTED = 16,
 }
 
 use ringq_result::*;
@@ -80,6 +87,7 @@ impl ringq_result {
             13 => RINGQ_ERR_PERMISSION,
             14 => RINGQ_ERR_PARTICIPANTS,
             15 => RINGQ_ERR_SYSTEM,
+            16 => RINGQ_ERR_UNTRUSTED,
             _ => return None,
         })
     }
@@ -103,6 +111,7 @@ impl ringq_result {
             RINGQ_ERR_PERMISSION => "permission denied\0",
             RINGQ_ERR_PARTICIPANTS => "too many participants\0",
             RINGQ_ERR_SYSTEM => "system error\0",
+            RINGQ_ERR_UNTRUSTED => "queue file owned or writable by an untrusted user\0",
         }
     }
 }
@@ -186,14 +195,14 @@ mod tests {
 
     #[test]
     fn codes_are_dense_and_every_code_has_text() {
-        for i in 0..=RINGQ_ERR_SYSTEM as u32 {
+        for i in 0..=RINGQ_ERR_UNTRUSTED as u32 {
             let code = ringq_result::from_u32(i).expect("codes are dense");
             assert_eq!(code as u32, i);
             // SAFETY: ringq_strerror returns a static NUL-terminated string.
             let s = unsafe { CStr::from_ptr(ringq_strerror(i)) };
             assert!(!s.to_bytes().is_empty());
         }
-        assert_eq!(ringq_result::from_u32(RINGQ_ERR_SYSTEM as u32 + 1), None);
+        assert_eq!(ringq_result::from_u32(RINGQ_ERR_UNTRUSTED as u32 + 1), None);
         // SAFETY: as above.
         let unknown = unsafe { CStr::from_ptr(ringq_strerror(u32::MAX)) };
         assert_eq!(unknown.to_str().unwrap(), "unknown ringq error");

@@ -11,7 +11,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::Instant;
 
-use ringq_core::shm::{OpenError, ShmError, ShmOptions, ShmQueue, DEFAULT_MAX_PARTICIPANTS};
+use ringq_core::shm::{OpenError, ShmError, ShmOptions, ShmQueue, Trust, DEFAULT_MAX_PARTICIPANTS};
 
 use crate::errno::preserving_errno;
 use crate::ffi::{arg_out, arg_ref, deadline_after, ffi_guard};
@@ -58,8 +58,9 @@ fn open_result(e: OpenError) -> ringq_result {
             },
         },
         OpenError::TooManyParticipants => RINGQ_ERR_PARTICIPANTS,
-        // NotRingq, Version, Truncated, BadHeader, ForeignNamespace, and
-        // whatever later versions add.
+        OpenError::Untrusted { .. } => RINGQ_ERR_UNTRUSTED,
+        // NotRingq, Version, Truncated, BadHeader, NotAllocated, Unsealed,
+        // ForeignNamespace, UnknownNamespace, and whatever later versions add.
         _ => RINGQ_ERR_INCOMPATIBLE,
     }
 }
@@ -243,12 +244,21 @@ pub unsafe extern "C" fn ringq_shm_create_anonymous(
 /// Opens the queue created under `name` and stores a new handle in `*out`
 /// (NULL on failure).
 ///
+/// Any local user can create a file in `/dev/shm` under the name a program
+/// means to open, so the file is checked first, on the descriptor opened:
+/// it must be owned by this process's effective uid, and neither its group
+/// nor other users may write it (`ringq_shm_open_trusting` widens that). It
+/// must also be fully allocated, so that none of its pages can fault when
+/// `/dev/shm` is full.
+///
 /// Returns `RINGQ_OK`; `RINGQ_ERR_NOT_FOUND`; `RINGQ_ERR_PERMISSION`;
+/// `RINGQ_ERR_UNTRUSTED` for a file of another owner or a wider mode;
 /// `RINGQ_ERR_INCOMPATIBLE` for a file that is not a ringq segment this
-/// library can use (another layout version, truncated, damaged header, or
-/// made in another PID or time namespace); `RINGQ_ERR_PARTICIPANTS` when every
-/// participant entry belongs to a live process; `RINGQ_ERR_INVALID_ARGUMENT`
-/// for a NULL `name` or `out` or an invalid name; `RINGQ_ERR_SYSTEM`.
+/// library can use (another layout version, truncated, damaged header, not
+/// fully allocated, or made in another PID or time namespace);
+/// `RINGQ_ERR_PARTICIPANTS` when every participant entry belongs to a live
+/// process; `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `name` or `out` or an
+/// invalid name; `RINGQ_ERR_SYSTEM`.
 ///
 /// Ownership: the caller owns the handle.
 ///
@@ -263,10 +273,92 @@ pub unsafe extern "C" fn ringq_shm_open(
     name: *const c_char,
     out: *mut *mut ringq_shm,
 ) -> ringq_result {
+    // SAFETY: forwarded from this function's contract; NULL trust is the
+    // default.
+    unsafe { ringq_shm_open_trusting(name, std::ptr::null(), out) }
+}
+
+/// `ringq_shm_trust.flags`: files owned by `owner_uid` are trusted too.
+pub const RINGQ_SHM_TRUST_OWNER: u32 = 1;
+/// `ringq_shm_trust.flags`: files whose group is `group_gid` may be
+/// writable by that group (every member is trusted with the messages).
+pub const RINGQ_SHM_TRUST_GROUP_WRITABLE: u32 = 2;
+/// `ringq_shm_trust.flags`: any owner and any mode. Every local user who
+/// could create the name first, or write the file, is then trusted.
+pub const RINGQ_SHM_TRUST_ANYONE: u32 = 4;
+
+/// Whose files `ringq_shm_open_trusting` accepts, beyond the default (files
+/// of this process's effective uid that only it can write). Zero it, then
+/// set the flags and the ids they name.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct ringq_shm_trust {
+    /// `RINGQ_SHM_TRUST_*` values, or-ed together; other bits must be 0.
+    pub flags: u32,
+    /// With `RINGQ_SHM_TRUST_OWNER`: another owner to accept.
+    pub owner_uid: u32,
+    /// With `RINGQ_SHM_TRUST_GROUP_WRITABLE`: the group that may write.
+    pub group_gid: u32,
+}
+
+impl ringq_shm_trust {
+    fn to_trust(self) -> Result<Trust, ringq_result> {
+        let known = RINGQ_SHM_TRUST_OWNER | RINGQ_SHM_TRUST_GROUP_WRITABLE | RINGQ_SHM_TRUST_ANYONE;
+        if self.flags & !known != 0 {
+            return Err(RINGQ_ERR_INVALID_ARGUMENT);
+        }
+        if self.flags & RINGQ_SHM_TRUST_ANYONE != 0 {
+            return Ok(Trust::anyone());
+        }
+        let mut trust = Trust::new();
+        if self.flags & RINGQ_SHM_TRUST_OWNER != 0 {
+            trust = trust.owner(self.owner_uid);
+        }
+        if self.flags & RINGQ_SHM_TRUST_GROUP_WRITABLE != 0 {
+            trust = trust.group_writable(self.group_gid);
+        }
+        Ok(trust)
+    }
+}
+
+/// `ringq_shm_open`, accepting also the owners and modes `*trust` names
+/// (NULL: the default, as `ringq_shm_open`). For example, to open a queue
+/// a group shares (created with mode 0660):
+///
+/// ```c
+/// ringq_shm_trust trust = { RINGQ_SHM_TRUST_GROUP_WRITABLE, 0, getegid() };
+/// ringq_shm *q;
+/// ringq_result r = ringq_shm_open_trusting("jobs", &trust, &q);
+/// ```
+///
+/// Returns as `ringq_shm_open`, and `RINGQ_ERR_INVALID_ARGUMENT` for unknown
+/// flags.
+///
+/// Ownership: the caller owns the handle; `*trust` is only read during the
+/// call.
+///
+/// Threads: any thread.
+///
+/// # Safety
+///
+/// `name` must be NULL or a NUL-terminated string; `trust` NULL or valid for
+/// reading one `ringq_shm_trust`; `out` NULL or valid for writing one
+/// pointer.
+#[no_mangle]
+pub unsafe extern "C" fn ringq_shm_open_trusting(
+    name: *const c_char,
+    trust: *const ringq_shm_trust,
+    out: *mut *mut ringq_shm,
+) -> ringq_result {
     let make = || {
         // SAFETY: forwarded from this function's contract.
         let name = unsafe { arg_name(name) }?;
-        let queue = ShmQueue::open(name).map_err(open_result)?;
+        // SAFETY: `trust` is NULL or valid for reading, per the contract.
+        let trust = match unsafe { trust.as_ref() } {
+            Some(t) => t.to_trust()?,
+            None => Trust::new(),
+        };
+        let queue = ShmQueue::open_trusting(name, &trust).map_err(open_result)?;
         Ok(ringq_shm { queue })
     };
     // SAFETY: forwarded from this function's contract.
@@ -279,9 +371,15 @@ pub unsafe extern "C" fn ringq_shm_open(
 /// handle uses its own duplicate of `fd`: the caller keeps `fd` and closes
 /// it when it likes.
 ///
+/// Whoever passed the descriptor chose the file, so its owner and mode are
+/// not checked; an anonymous segment (a memfd) must be sealed against
+/// resizing (`F_SEAL_SHRINK`, `F_SEAL_GROW`, `F_SEAL_SEAL`), as
+/// `ringq_shm_create_anonymous` seals it, or its sender could shrink it
+/// under this process.
+///
 /// Returns as `ringq_shm_open`, with `RINGQ_ERR_INVALID_ARGUMENT` for a
-/// negative `fd` and `RINGQ_ERR_SYSTEM` for a descriptor that cannot be
-/// duplicated.
+/// negative `fd`, `RINGQ_ERR_INCOMPATIBLE` for an unsealed memfd, and
+/// `RINGQ_ERR_SYSTEM` for a descriptor that cannot be duplicated.
 ///
 /// Ownership: the caller owns the handle, and still owns `fd`.
 ///

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -62,7 +63,7 @@ static int wait_child(pid_t pid) {
 }
 
 static void test_results_have_text(void) {
-    for (unsigned r = RINGQ_ERR_TOO_LARGE; r <= RINGQ_ERR_SYSTEM; r++) {
+    for (unsigned r = RINGQ_ERR_TOO_LARGE; r <= RINGQ_ERR_UNTRUSTED; r++) {
         CHECK(strlen(ringq_strerror(r)) > 0);
         CHECK(strcmp(ringq_strerror(r), "unknown ringq error") != 0);
     }
@@ -276,6 +277,76 @@ static void test_descriptors(void) {
     CHECK(other == NULL);
 }
 
+/* Opening by name trusts only files of this user that only it can write,
+ * unless the caller widens that; a stranger's file is refused before
+ * anything is read from it. */
+static void test_trust(void) {
+    ringq_shm *q = NULL, *other = SENTINEL;
+    const char *group = fresh_name("group");
+    CHECK_RESULT(ringq_shm_create_ex(group, 2, 8, 4, 0660, &q), RINGQ_OK);
+    CHECK_RESULT(ringq_shm_open(group, &other), RINGQ_ERR_UNTRUSTED);
+    CHECK(other == NULL);
+    CHECK_RESULT(ringq_shm_open_trusting(group, NULL, &other), RINGQ_ERR_UNTRUSTED);
+    ringq_shm_trust trust = {RINGQ_SHM_TRUST_GROUP_WRITABLE, 0, (uint32_t)getegid() + 1};
+    CHECK_RESULT(ringq_shm_open_trusting(group, &trust, &other), RINGQ_ERR_UNTRUSTED);
+    trust.group_gid = (uint32_t)getegid();
+    CHECK_RESULT(ringq_shm_open_trusting(group, &trust, &other), RINGQ_OK);
+    ringq_shm_free(other);
+    trust.flags = 8;
+    CHECK_RESULT(ringq_shm_open_trusting(group, &trust, &other), RINGQ_ERR_INVALID_ARGUMENT);
+    ringq_shm_free(q);
+
+    const char *everyone = fresh_name("everyone");
+    CHECK_RESULT(ringq_shm_create_ex(everyone, 2, 8, 4, 0666, &q), RINGQ_OK);
+    CHECK_RESULT(ringq_shm_open(everyone, &other), RINGQ_ERR_UNTRUSTED);
+    ringq_shm_trust anyone = {RINGQ_SHM_TRUST_ANYONE, 0, 0};
+    CHECK_RESULT(ringq_shm_open_trusting(everyone, &anyone, &other), RINGQ_OK);
+    ringq_shm_free(other);
+    ringq_shm_free(q);
+
+    if (geteuid() != 0) {
+        printf("test_trust: skipped a stranger's queue (needs root)\n");
+        return;
+    }
+    /* Another user takes the name first. */
+    const char *squatted = fresh_name("squat");
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        ringq_shm *mine = NULL;
+        if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+        _exit(ringq_shm_create_ex(squatted, 2, 8, 4, 0600, &mine) == RINGQ_OK ? 0 : 3);
+    }
+    CHECK(wait_child(pid) == 0);
+    CHECK_RESULT(ringq_shm_create(squatted, 2, 8, &q), RINGQ_ERR_EXISTS);
+    CHECK_RESULT(ringq_shm_open(squatted, &other), RINGQ_ERR_UNTRUSTED);
+    ringq_shm_trust owner = {RINGQ_SHM_TRUST_OWNER, 65534, 0};
+    CHECK_RESULT(ringq_shm_open_trusting(squatted, &owner, &other), RINGQ_OK);
+    ringq_shm_free(other);
+}
+
+/* A memfd that is not sealed against resizing is refused: its sender could
+ * shrink it under this process. */
+static void test_unsealed_descriptors(void) {
+    ringq_shm *q = NULL, *other = SENTINEL;
+    CHECK_RESULT(ringq_shm_create_anonymous(4, 16, &q), RINGQ_OK);
+    int fd = -1;
+    CHECK_RESULT(ringq_shm_fd(q, &fd), RINGQ_OK);
+    struct stat st;
+    CHECK(fstat(fd, &st) == 0);
+    unsigned char *bytes = malloc((size_t)st.st_size);
+    CHECK(bytes != NULL);
+    CHECK(pread(fd, bytes, (size_t)st.st_size, 0) == st.st_size);
+    int copy = memfd_create("forged", MFD_CLOEXEC);
+    CHECK(copy >= 0);
+    CHECK(pwrite(copy, bytes, (size_t)st.st_size, 0) == st.st_size);
+    CHECK_RESULT(ringq_shm_open_fd(copy, &other), RINGQ_ERR_INCOMPATIBLE);
+    CHECK(other == NULL);
+    close(copy);
+    free(bytes);
+    ringq_shm_free(q);
+}
+
 /* A C producer process and a C consumer process on a named queue: every
  * message arrives once, in order, intact. */
 static void test_producer_and_consumer_processes(void) {
@@ -475,6 +546,8 @@ int main(void) {
     test_messages_and_errors();
     test_batches();
     test_descriptors();
+    test_trust();
+    test_unsealed_descriptors();
     test_producer_and_consumer_processes();
     test_killed_processes();
     test_threads_share_a_handle();
