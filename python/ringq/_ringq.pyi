@@ -261,8 +261,15 @@ if sys.platform == "linux":
             ctx: Any = None,
         ) -> "ProcessQueue[_T]": ...
         @classmethod
-        def open(cls, name: str) -> _Self:
-            """Open the queue created under name by another process."""
+        def open(
+            cls,
+            name: str,
+            *,
+            trusted_owner: int | None = None,
+            trusted_group: int | None = None,
+            trust_anyone: bool = False,
+        ) -> _Self:
+            """Open the queue created under name; the file must be this user's and writable by no one else unless the trust arguments widen that."""
         @classmethod
         def _rebuild(cls, fd: Any, name: str | None, /) -> _Self:
             """Rebuild a queue from a pickle: a descriptor from multiprocessing.reduction.DupFd, and the name for display."""

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyGenericAlias, PyList, PyTuple, PyType};
-use ringq::shm::{ShmOptions, ShmQueue};
+use ringq::shm::{ShmOptions, ShmQueue, Trust};
 
 use super::codec;
 use super::errors::{self, Op};
@@ -162,12 +162,38 @@ impl ProcessQueue {
 
     /// Open the queue created under name by another process.
     ///
-    /// Raises FileNotFoundError when there is none, ValueError when the
-    /// file is not a queue this version can use.
+    /// Any local user can create /dev/shm/<name> first, and messages are
+    /// unpickled, so the file must belong to this user and be writable by
+    /// no one else. trusted_owner (a uid) and trusted_group (a gid whose
+    /// members may write the file) widen that; trust_anyone=True accepts
+    /// any file, and with it whoever can create or write it.
+    ///
+    /// Raises FileNotFoundError when there is none, PermissionError for a
+    /// file of an untrusted owner or mode, ValueError when the file is not
+    /// a queue this version can use.
     #[classmethod]
-    fn open(cls: &Bound<'_, PyType>, name: &str) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (name, *, trusted_owner=None, trusted_group=None, trust_anyone=false))]
+    fn open(
+        cls: &Bound<'_, PyType>,
+        name: &str,
+        trusted_owner: Option<u32>,
+        trusted_group: Option<u32>,
+        trust_anyone: bool,
+    ) -> PyResult<Py<PyAny>> {
         let joinable = cls.is_subclass_of::<JoinableProcessQueue>()?;
-        let queue = ShmQueue::open(name).map_err(|e| errors::from_open(Some(name), e))?;
+        let mut trust = if trust_anyone {
+            Trust::anyone()
+        } else {
+            Trust::new()
+        };
+        if let Some(uid) = trusted_owner {
+            trust = trust.owner(uid);
+        }
+        if let Some(gid) = trusted_group {
+            trust = trust.group_writable(gid);
+        }
+        let queue =
+            ShmQueue::open_trusting(name, &trust).map_err(|e| errors::from_open(Some(name), e))?;
         Self::new(queue, joinable, None).into_object(cls)
     }
 

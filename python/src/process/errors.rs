@@ -57,12 +57,17 @@ fn corrupt(what: &str) -> PyErr {
     ))
 }
 
+/// `EACCES`, the same on every Linux architecture (the process queues are
+/// Linux-only).
+const EACCES: i32 = 13;
+
 /// The exception for a segment that could not be created or opened.
 ///
 /// System errors are `OSError` with their `errno` (so `FileNotFoundError`,
-/// `FileExistsError`, `PermissionError`, ...) and the segment's path;
-/// a file that is not a usable segment, and bad options or names, are
-/// `ValueError`.
+/// `FileExistsError`, `PermissionError`, ...) and the segment's path; a
+/// file of an owner or mode the opener does not trust is `PermissionError`
+/// (`EACCES`) naming them; a file that is not a usable segment, and bad
+/// options or names, are `ValueError`.
 pub(crate) fn from_open(name: Option<&str>, err: OpenError) -> PyErr {
     match err {
         OpenError::Io(io) => {
@@ -81,6 +86,19 @@ pub(crate) fn from_open(name: Option<&str>, err: OpenError) -> PyErr {
             }
         }
         OpenError::TooManyParticipants => too_many_participants(),
+        OpenError::Untrusted { .. } => {
+            let text = err.to_string();
+            let text = text.replace(
+                "see ringq::shm::Trust",
+                "see ProcessQueue.open's trust arguments",
+            );
+            match name {
+                Some(name) => {
+                    PyOSError::new_err((EACCES, text, format!("/dev/shm/{}", bare(name))))
+                }
+                None => PyOSError::new_err((EACCES, text)),
+            }
+        }
         other => PyValueError::new_err(other.to_string()),
     }
 }
