@@ -942,6 +942,33 @@ ringq_result ringq_shm_is_closed(const ringq_shm *queue, bool *out);
 // `queue` must be NULL or a live handle; `out` NULL or writable.
 ringq_result ringq_shm_len(const ringq_shm *queue, size_t *out);
 
+// Lists the processes (this one included) that hold a slot they claimed
+// and have not finished with: a push not yet published, or a pop not yet
+// released. Writes up to `capacity` PIDs, sorted, to `pids` and stores in
+// `*count` how many there are in all (more than `capacity` means the list
+// was cut short). A snapshot, one pass over the slots.
+//
+// A process killed holding a claim is recovered by the others; one that
+// is alive but stopped (`SIGSTOP`, a debugger, a hung thread) keeps it, and
+// the queue's blocking calls then time out: consumers at its unpublished
+// message, producers once they come round to its unreleased slot. A PID
+// that stays in this list while the queue makes no progress names the
+// peer to look at.
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or
+// `count`, or a NULL `pids` with a non-zero `capacity`.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `pids` NULL or valid for writing
+// `capacity` values; `count` NULL or writable.
+ringq_result ringq_shm_claim_holders(const ringq_shm *queue,
+                                     uint32_t *pids,
+                                     size_t capacity,
+                                     size_t *count);
+
 // Stores in `*out` the queue's capacity, in messages.
 //
 // Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL argument.

@@ -969,6 +969,52 @@ pub unsafe extern "C" fn ringq_shm_len(queue: *const ringq_shm, out: *mut usize)
     })
 }
 
+/// Lists the processes (this one included) that hold a slot they claimed
+/// and have not finished with: a push not yet published, or a pop not yet
+/// released. Writes up to `capacity` PIDs, sorted, to `pids` and stores in
+/// `*count` how many there are in all (more than `capacity` means the list
+/// was cut short). A snapshot, one pass over the slots.
+///
+/// A process killed holding a claim is recovered by the others; one that
+/// is alive but stopped (`SIGSTOP`, a debugger, a hung thread) keeps it, and
+/// the queue's blocking calls then time out: consumers at its unpublished
+/// message, producers once they come round to its unreleased slot. A PID
+/// that stays in this list while the queue makes no progress names the
+/// peer to look at.
+///
+/// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or
+/// `count`, or a NULL `pids` with a non-zero `capacity`.
+///
+/// Threads: any thread.
+///
+/// # Safety
+///
+/// `queue` must be NULL or a live handle; `pids` NULL or valid for writing
+/// `capacity` values; `count` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn ringq_shm_claim_holders(
+    queue: *const ringq_shm,
+    pids: *mut u32,
+    capacity: usize,
+    count: *mut usize,
+) -> ringq_result {
+    guarded!({
+        // SAFETY: forwarded from this function's contract.
+        let (q, count) = unsafe { (arg_ref(queue)?, arg_out(count)?) };
+        if pids.is_null() && capacity > 0 {
+            return Err(RINGQ_ERR_INVALID_ARGUMENT);
+        }
+        let holders = q.queue.claim_holders();
+        for (i, &pid) in holders.iter().take(capacity).enumerate() {
+            // SAFETY: `i < capacity`, and the caller made `pids` (non-NULL
+            // here) writable for `capacity` values.
+            unsafe { pids.add(i).write(pid) };
+        }
+        count.write(holders.len());
+        Ok(())
+    })
+}
+
 /// Stores in `*out` the queue's capacity, in messages.
 ///
 /// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL argument.

@@ -340,6 +340,8 @@ if sys.platform == "linux":
             """Remove the queue's name, so that open() finds it no more."""
         def recover_dead(self) -> int:
             """Recover the slots held by processes that died during a put or get."""
+        def claim_holders(self) -> list[int]:
+            """Return the PIDs of the processes in the middle of a put or get (a snapshot)."""
 
     @_final
     class JoinableProcessQueue(ProcessQueue[_T]):

@@ -168,6 +168,13 @@ static void test_bad_arguments(void) {
     CHECK_RESULT(ringq_shm_is_closed(q, NULL), RINGQ_ERR_INVALID_ARGUMENT);
     CHECK_RESULT(ringq_shm_is_closed(NULL, &closed), RINGQ_ERR_INVALID_ARGUMENT);
     CHECK_RESULT(ringq_shm_close(NULL), RINGQ_ERR_INVALID_ARGUMENT);
+    uint32_t pids[4];
+    CHECK_RESULT(ringq_shm_claim_holders(NULL, pids, 4, &n), RINGQ_ERR_INVALID_ARGUMENT);
+    CHECK_RESULT(ringq_shm_claim_holders(q, pids, 4, NULL), RINGQ_ERR_INVALID_ARGUMENT);
+    CHECK_RESULT(ringq_shm_claim_holders(q, NULL, 4, &n), RINGQ_ERR_INVALID_ARGUMENT);
+    n = 99;
+    CHECK_RESULT(ringq_shm_claim_holders(q, NULL, 0, &n), RINGQ_OK);
+    CHECK(n == 0); /* nobody is in the middle of a push or pop */
     CHECK_RESULT(ringq_shm_try_push_many(q, NULL, NULL, 1, &n), RINGQ_ERR_INVALID_ARGUMENT);
     CHECK_RESULT(ringq_shm_try_push_many(q, NULL, NULL, 0, &n), RINGQ_OK);
     CHECK(n == 0);

@@ -41,6 +41,12 @@ def wait_until(condition: Callable[[], bool], what: str, limit: float = HANG_GUA
         time.sleep(0.01)
 
 
+def process_state(pid: int) -> str:
+    """The state letter of a process in /proc (R, S, T for stopped, ...)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
 # --- child process bodies ------------------------------------------------
 
 

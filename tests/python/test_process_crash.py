@@ -135,3 +135,46 @@ def test_killed_consumer(round_: int) -> None:
     assert q.empty() and results.empty()
     results.put("after")
     assert results.get() == "after"
+
+
+def put_forever(q: Any, message: bytes) -> None:
+    while True:
+        q.put_bytes(message)
+
+
+def test_a_stopped_process_is_named_by_claim_holders() -> None:
+    """A producer stopped (SIGSTOP) in the middle of a put keeps its slot:
+    claim_holders() names it, and once it is killed the others recover the
+    slot. Large messages make most stops land inside a put."""
+    ctx = multiprocessing.get_context("fork")
+    size = 4 << 20
+    q: ringq.ProcessQueue[Any] = ringq.ProcessQueue(2, max_message_size=size)
+    assert q.claim_holders() == []
+    producer = ctx.Process(target=put_forever, args=(q, b"x" * size))
+    producer.start()
+    assert producer.pid is not None
+    named = False
+    deadline = time.monotonic() + HANG_GUARD_S
+    while not named:
+        assert time.monotonic() < deadline, "never stopped inside a put"
+        try:
+            q.get_bytes(timeout=HANG_GUARD_S)
+        except queue.Empty:
+            pass
+        os.kill(producer.pid, signal.SIGSTOP)
+        helpers.wait_until(lambda: helpers.process_state(producer.pid) == "T", "stopped")
+        holders = q.claim_holders()
+        assert holders in ([], [producer.pid])
+        named = holders == [producer.pid]
+        if not named:
+            os.kill(producer.pid, signal.SIGCONT)
+    kill(producer)
+    q.recover_dead()
+    assert q.claim_holders() == []
+    while True:  # what it had published is intact
+        try:
+            assert q.get_bytes(timeout=0.05) == b"x" * size
+        except queue.Empty:
+            break
+    q.put_bytes(b"after")
+    assert q.get_bytes(timeout=HANG_GUARD_S) == b"after"

@@ -716,6 +716,39 @@ impl<'a> Ring<'a> {
         freed
     }
 
+    /// The owners of every claim not finished yet (a snapshot, for
+    /// diagnostics): those recorded in slots, plus the owners of the last
+    /// push and pop claims if slots of theirs are still unpublished or
+    /// unreleased. Reads only; one pass over the slots.
+    pub(crate) fn claim_owners(&self) -> OwnerSet {
+        let mut owners = OwnerSet::default();
+        for index in SlotIndex::all(self.seg.layout().capacity) {
+            let word = self.load_slot(index);
+            if matches!(word.state(), State::Writing | State::Reading) {
+                owners.insert(word.owner());
+            }
+        }
+        let tail = self.load_tail();
+        if self.last_claim_pending(tail.pos(), SlotWord::empty) {
+            owners.insert(tail.owner());
+        }
+        let head = self.load_head();
+        if self.last_claim_pending(head.pos(), SlotWord::full) {
+            owners.insert(head.owner());
+        }
+        owners
+    }
+
+    /// Whether the slot before `end` is still `unrecorded`: the last claim
+    /// that moved `end` there has not finished with it (as `walk` finds it,
+    /// without recording anything).
+    fn last_claim_pending(&self, end: Pos, unrecorded: impl Fn(Pos) -> SlotWord) -> bool {
+        let pos = self.geo.prev(end);
+        self.index(pos)
+            .map(|index| self.load_slot(index) == unrecorded(pos))
+            .unwrap_or(false)
+    }
+
     /// Makes sure neither `head` nor `tail` names `owner`: records its last
     /// claims, then replaces the owner with 0.
     pub(crate) fn clear_owner(&self, owner: Owner) {

@@ -610,6 +610,16 @@ impl ProcessQueue {
     fn recover_dead(&self, py: Python<'_>) -> usize {
         py.detach(|| self.queue.shm.recover_dead())
     }
+
+    /// Return the PIDs, sorted, of the processes (this one included) in the
+    /// middle of a put or get: holding a slot they claimed and have not
+    /// finished with. A snapshot. A killed process is recovered by the
+    /// others; one that is stopped or hung keeps its slot, and blocked
+    /// calls then time out. A PID that stays here while the queue makes no
+    /// progress names the process to look at.
+    fn claim_holders(&self, py: Python<'_>) -> Vec<u32> {
+        py.detach(|| self.queue.shm.claim_holders())
+    }
 }
 
 /// The most bytes of pickles `put_many` holds before pushing them: well

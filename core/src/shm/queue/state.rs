@@ -4,9 +4,11 @@ use std::time::Instant;
 
 use super::ShmQueue;
 use crate::shm::error::ShmError;
+use crate::shm::participants::{self, Holder};
 use crate::shm::segment::Side;
 use crate::shm::tasks;
 use crate::shm::wait::{self, Poll};
+use crate::shm::words::Owner;
 
 impl ShmQueue {
     /// Closes the queue for every process: pushes fail from now on, pops
@@ -130,6 +132,46 @@ impl ShmQueue {
             .waiters(Side::Push)
             .0
             .load(crate::loom::Ordering::Relaxed) as usize
+    }
+
+    /// The PIDs of the processes (this one included) that hold a slot
+    /// they claimed and have not finished with: a push not yet published,
+    /// or a pop not yet released. A snapshot, sorted, one pass over the
+    /// slots.
+    ///
+    /// A process killed holding a claim is recovered by the others. One
+    /// that is alive but stopped (`SIGSTOP`, a debugger, a hung thread)
+    /// keeps its claim: consumers wait for its unpublished message, and
+    /// producers wait for its unreleased slot once they come round to it.
+    /// Blocking calls then time out; a PID that stays in this list while
+    /// the queue makes no progress names the peer to look at.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let q = ringq::shm::ShmQueue::create_anonymous(&ringq::shm::ShmOptions::new(4, 16)).unwrap();
+    /// q.push(b"done").unwrap(); // published: no claim is held
+    /// assert!(q.claim_holders().is_empty());
+    /// ```
+    pub fn claim_holders(&self) -> Vec<u32> {
+        let owners = self.ring().claim_owners();
+        let mut pids: Vec<u32> = self
+            .seg
+            .entries()
+            .filter_map(|index| {
+                let owner = Owner::of_index(index.get())?;
+                if !owners.contains(owner) {
+                    return None;
+                }
+                match participants::holder(&self.seg, owner) {
+                    Holder::Process(_, p, _) => Some(p.pid),
+                    _ => None,
+                }
+            })
+            .collect();
+        pids.sort_unstable();
+        pids.dedup();
+        pids
     }
 
     /// Counts `n` more unfinished tasks, in the segment, for every process.
