@@ -74,6 +74,7 @@ fn op_result(e: ShmError) -> ringq_result {
         ShmError::TooLarge { .. } => RINGQ_ERR_TOO_LARGE,
         ShmError::TooManyParticipants => RINGQ_ERR_PARTICIPANTS,
         ShmError::TaskDoneTooOften => RINGQ_ERR_INVALID_ARGUMENT,
+        ShmError::ForeignNamespace => RINGQ_ERR_INCOMPATIBLE,
         // Corrupt, and whatever later versions add.
         _ => RINGQ_ERR_CORRUPT,
     }

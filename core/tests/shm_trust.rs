@@ -14,7 +14,7 @@ use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 
-use ringq::shm::{OpenError, ShmOptions, ShmQueue, Trust};
+use ringq::shm::{OpenError, ShmError, ShmOptions, ShmQueue, Trust};
 use shm_support::{fork, Name};
 
 /// A uid and gid no test file belongs to (`nobody` on most systems).
@@ -310,7 +310,8 @@ fn an_anonymous_segment_must_arrive_sealed_against_resizing() {
 /// A process in a PID namespace of its own, whose `/proc` is empty,
 /// cannot tell which namespace it is in: PIDs it reads about peers could
 /// name other processes, so it must not judge them. It opens nothing, by
-/// name or by descriptor, and creates nothing.
+/// name or by descriptor, creates nothing, and cannot use a handle it
+/// inherited.
 #[test]
 #[cfg_attr(miri, ignore = "makes namespaces")]
 fn a_process_that_cannot_tell_its_pid_namespace_opens_nothing() {
@@ -323,6 +324,7 @@ fn a_process_that_cannot_tell_its_pid_namespace_opens_nothing() {
     let anonymous = ShmQueue::create_anonymous(&opts()).unwrap();
     let anonymous_fd = anonymous.fd().as_raw_fd();
     let shared_name = name.0.clone();
+    let inherited = &host;
     let child = fork(move || {
         let none = c("none");
         // SAFETY: this forked child has one thread. The new PID namespace
@@ -364,6 +366,10 @@ fn a_process_that_cannot_tell_its_pid_namespace_opens_nothing() {
             }
             if !unknown(ShmQueue::create_anonymous(&opts())) {
                 return 6;
+            }
+            // A handle carried in by fork is refused too.
+            if inherited.try_push(b"from inside") != Err(ShmError::ForeignNamespace) {
+                return 7;
             }
             0
         });

@@ -245,6 +245,11 @@ pub enum ShmError {
     /// [`ShmQueue`](super::ShmQueue)'s fork notes) and every entry belongs to
     /// a live process.
     TooManyParticipants,
+    /// The handle was copied by `fork` into a process of another PID or time
+    /// namespace than the segment's (or one whose `/proc` cannot tell which),
+    /// where it could not tell a dead peer from a live one. Open the queue
+    /// again from a process that shares the peers' namespaces.
+    ForeignNamespace,
 }
 
 impl fmt::Display for ShmError {
@@ -265,6 +270,10 @@ impl fmt::Display for ShmError {
             Self::TooManyParticipants => {
                 f.write_str("every participant entry of the ringq segment is in use")
             }
+            Self::ForeignNamespace => f.write_str(
+                "this handle was carried into another PID or time namespace than the queue's \
+                 (or one whose /proc cannot tell), where peers' liveness cannot be judged",
+            ),
         }
     }
 }

@@ -9,6 +9,8 @@ use crate::shm::recovery;
 use crate::shm::segment::Segment;
 #[cfg(not(loom))]
 use crate::shm::words::Owner;
+#[cfg(not(loom))]
+use crate::shm::{layout::Namespaces, map};
 
 /// The handle's participant entry.
 #[cfg(not(loom))]
@@ -16,6 +18,9 @@ pub(super) struct Me {
     /// `fork_generation << 16 | owner`: the entry this handle holds in
     /// the process of that generation (owner 0: none).
     cached: std::sync::atomic::AtomicU64,
+    /// The namespaces the segment was created in, which a forked child
+    /// must share to take an entry.
+    namespaces: Namespaces,
 }
 
 #[cfg(not(loom))]
@@ -30,11 +35,14 @@ impl Me {
             .ok_or(ShmError::TooManyParticipants)
     }
 
-    pub(super) fn attach(seg: &Segment) -> Result<Self, ShmError> {
+    /// Takes an entry for this process, which the caller has checked
+    /// shares `namespaces`, the segment's.
+    pub(super) fn attach(seg: &Segment, namespaces: Namespaces) -> Result<Self, ShmError> {
         let generation = liveness::fork_generation();
         let owner = Self::take_entry(seg)?;
         Ok(Self {
             cached: std::sync::atomic::AtomicU64::new(Self::pack(generation, owner)),
+            namespaces,
         })
     }
 
@@ -60,8 +68,16 @@ impl Me {
 
     /// This handle was copied into a forked child: take an entry of the
     /// child's own (the parent's entry stays the parent's).
+    ///
+    /// A child can be in a PID namespace of its own (`unshare`, `clone`
+    /// with `CLONE_NEWPID`), where PIDs name other processes: it must not
+    /// take part, since it would judge peers' liveness by the wrong PIDs.
     #[cold]
     fn reattach(&self, seg: &Segment, generation: u64, seen: u64) -> Result<Participant, ShmError> {
+        let shared = map::own_namespaces().is_ok_and(|own| own.compatible(self.namespaces));
+        if !shared {
+            return Err(ShmError::ForeignNamespace);
+        }
         let owner = Self::take_entry(seg)?;
         let new = Self::pack(generation, owner);
         // Relaxed: as in `get`; the CAS only picks one winner among this

@@ -4,7 +4,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use super::{me, ShmQueue};
 use crate::shm::error::OpenError;
-use crate::shm::layout::Layout;
+use crate::shm::layout::{Layout, Namespaces};
 use crate::shm::map::{self, NewFile, NewSegment};
 use crate::shm::options::ShmOptions;
 use crate::shm::ring::Ring;
@@ -12,8 +12,13 @@ use crate::shm::segment::Segment;
 use crate::shm::trust::Trust;
 
 impl ShmQueue {
-    fn attach(seg: Segment, fd: OwnedFd, name: Option<String>) -> Result<Self, OpenError> {
-        let me = me::Me::attach(&seg).map_err(|_| OpenError::TooManyParticipants)?;
+    fn attach(
+        seg: Segment,
+        namespaces: Namespaces,
+        fd: OwnedFd,
+        name: Option<String>,
+    ) -> Result<Self, OpenError> {
+        let me = me::Me::attach(&seg, namespaces).map_err(|_| OpenError::TooManyParticipants)?;
         Ok(Self {
             seg,
             fd,
@@ -31,7 +36,7 @@ impl ShmQueue {
     fn build(
         options: &ShmOptions,
         new: impl FnOnce(usize) -> Result<NewSegment, OpenError>,
-    ) -> Result<(Segment, NewFile), OpenError> {
+    ) -> Result<(Segment, Namespaces, NewFile), OpenError> {
         let layout = Layout::new(
             options.capacity,
             options.max_message_size,
@@ -42,7 +47,7 @@ impl ShmQueue {
         let seg = Segment::new(map, layout);
         Ring::new(&seg).initialize();
         map::write_identity(seg.mapping(), &layout.identity(namespaces));
-        Ok((seg, file))
+        Ok((seg, namespaces, file))
     }
 
     /// Creates a queue under `name`, visible to every process of this
@@ -86,11 +91,11 @@ impl ShmQueue {
         prefer_tmpfile: bool,
     ) -> Result<Self, OpenError> {
         let bare = map::validate_name(name)?;
-        let (seg, mut file) = Self::build(options, |len| {
+        let (seg, namespaces, mut file) = Self::build(options, |len| {
             NewSegment::in_shm_dir(len, options.mode, prefer_tmpfile)
         })?;
         file.publish(bare)?;
-        Self::attach(seg, file.into_fd(), Some(bare.to_owned()))
+        Self::attach(seg, namespaces, file.into_fd(), Some(bare.to_owned()))
     }
 
     /// Creates an anonymous queue (a sealed `memfd`), reachable by
@@ -111,9 +116,9 @@ impl ShmQueue {
     /// assert_eq!(q.name(), None);
     /// ```
     pub fn create_anonymous(options: &ShmOptions) -> Result<Self, OpenError> {
-        let (seg, file) = Self::build(options, NewSegment::memfd)?;
+        let (seg, namespaces, file) = Self::build(options, NewSegment::memfd)?;
         file.seal()?;
-        Self::attach(seg, file.into_fd(), None)
+        Self::attach(seg, namespaces, file.into_fd(), None)
     }
 
     /// Opens the queue created under `name`, if the file is this user's and
@@ -214,7 +219,7 @@ impl ShmQueue {
             return Err(OpenError::ForeignNamespace);
         }
         let seg = Segment::new(opened.map, opened.layout);
-        Self::attach(seg, opened.fd, name)
+        Self::attach(seg, opened.namespaces, opened.fd, name)
     }
 
     /// Removes `name`, so that no new process can open the queue. Handles
