@@ -109,6 +109,44 @@
 //! the queue keeps working for everyone else. A killed process's share of
 //! the task counter, if it held tasks, is not given back.
 //!
+//! # A stopped peer
+//!
+//! Recovery needs the holder to be *dead*. A process that is alive but not
+//! running (stopped by `SIGSTOP` or a debugger, a thread hung between its
+//! claim and its publish, a machine swapping it out for good) keeps its
+//! claim, and the ring is in order: consumers wait at its unpublished
+//! message (messages pushed after it stay behind it), and producers wait at
+//! its unreleased slot once they come round to it. A thread that calls
+//! `execve` while a sibling is in the middle of a push keeps that claim
+//! "alive" until the new program exits. Nothing is lost, and the queue
+//! moves again when the process resumes or dies; meanwhile blocking calls
+//! wait until their deadline. Use deadlines (`*_deadline`, `pop_timeout`)
+//! where a stuck peer must be noticed, and [`ShmQueue::claim_holders`] to
+//! name the processes holding unfinished claims.
+//!
+//! # Who can do what
+//!
+//! A named segment is a file in `/dev/shm`, a directory every local user
+//! can create files in (its sticky bit lets only a file's owner remove it).
+//!
+//! - **Create:** anyone can create a name first. [`ShmQueue::create`] then
+//!   fails with `AlreadyExists`: a squatter can deny service (choose names
+//!   others cannot guess, or use anonymous segments), but not get its file
+//!   used.
+//! - **Open:** [`ShmQueue::open`] checks the file it opened (`fstat` on the
+//!   descriptor, not the path again): a regular file, owned by the
+//!   effective uid, that neither group nor others can write, and fully
+//!   allocated. [`Trust`] widens the first two rules explicitly (another
+//!   owner, a group that may write, anyone); a refusal is
+//!   [`OpenError::Untrusted`] naming the owner and mode found. Reading is
+//!   not checked: read access does not let anyone change the queue.
+//! - **Write:** whoever can write the file (its owner, a trusted group) can
+//!   put any bytes in it: forged messages, or damage that makes calls fail
+//!   (see below). That is the trust [`Trust`] expresses. An anonymous
+//!   segment can be written by whoever holds its descriptor.
+//! - **Delete:** the owner (and root) can unlink the name; handles already
+//!   open keep working.
+//!
 //! # Untrusted shared memory
 //!
 //! Any process that can open the segment can write anything into it. Every
@@ -120,12 +158,33 @@
 //! message is dropped. Nothing read from the segment can make this process
 //! touch memory outside it. Shared bytes are only ever accessed through
 //! atomics, so a racing peer cannot cause undefined behaviour here either
-//! (see `segment.rs`). What a writer can still do is deny service: fill the
-//! queue, or corrupt it so that every call fails. And one thing is beyond
-//! any user-space check: a peer that shrinks a *named* segment's file makes
-//! this process's next access to the lost pages fault (`SIGBUS`), as with
-//! any shared mapping. Anonymous segments are sealed against resizing;
-//! named ones are protected by their file mode.
+//! (see `segment.rs`). Recovery costs one pass over the slots however many
+//! participant entries are dead or forged. What a writer can still do is
+//! deny service: fill the queue, or corrupt it so that every call fails.
+//!
+//! What the file's shape could do is checked too. Opening refuses a file
+//! whose memory is not all allocated ([`OpenError::NotAllocated`]: its holes
+//! would fault with `SIGBUS` once `/dev/shm` is full), and a descriptor of
+//! an anonymous segment that is not sealed against shrinking and growing
+//! ([`OpenError::Unsealed`]). What remains is beyond any user-space check,
+//! as with any shared mapping: a peer that can write the file can shrink a
+//! *named* segment, or punch a hole into any segment (`fallocate`), after
+//! others mapped it. A shrink makes their next access to the lost pages
+//! fault (`SIGBUS`, which kills a process that does not handle it; in C and
+//! Python alike). A hole reads as zeros, which the checks see as an empty
+//! or damaged ring, and writing into it faults once `/dev/shm` is full.
+//! Only a peer with write access can do either, which is why the file mode
+//! and [`Trust`] matter.
+//!
+//! # Namespaces
+//!
+//! Liveness is judged by PID and start time, which read differently in
+//! another PID or time namespace. A process opens a segment only when
+//! `/proc/self/ns/pid` tells which PID namespace it is in and it is the
+//! segment's ([`OpenError::ForeignNamespace`], [`OpenError::UnknownNamespace`]);
+//! a handle that `fork` carries into another namespace takes no entry
+//! there ([`ShmError::ForeignNamespace`]). So no process ever reclaims an
+//! entry whose holder it cannot prove dead.
 
 mod error;
 mod layout;

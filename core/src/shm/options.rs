@@ -62,6 +62,11 @@ impl ShmOptions {
     /// The permission bits of a named segment's file, applied exactly (the
     /// umask does not narrow them). Default `0o600`: only this user.
     ///
+    /// A mode that lets the group or others write the file is refused by
+    /// [`ShmQueue::open`](super::ShmQueue::open) unless the opener trusts
+    /// them ([`Trust`](super::Trust)): whoever can write it can forge
+    /// messages.
+    ///
     /// # Examples
     ///
     /// ```
