@@ -643,7 +643,7 @@ static void test_strerror(void) {
         RINGQ_ERR_OUT_OF_MEMORY, RINGQ_ERR_PANIC,     RINGQ_ERR_TOO_LARGE,
         RINGQ_ERR_CORRUPT, RINGQ_ERR_INCOMPATIBLE,    RINGQ_ERR_NOT_FOUND,
         RINGQ_ERR_EXISTS, RINGQ_ERR_PERMISSION,       RINGQ_ERR_PARTICIPANTS,
-        RINGQ_ERR_SYSTEM,
+        RINGQ_ERR_SYSTEM, RINGQ_ERR_UNTRUSTED,
     };
     const size_t n = sizeof codes / sizeof codes[0];
     CHECK(RINGQ_OK == 0);
@@ -653,7 +653,7 @@ static void test_strerror(void) {
         CHECK(strcmp(s, "unknown ringq error") != 0);
         for (size_t j = 0; j < i; j++) CHECK(strcmp(s, ringq_strerror(codes[j])) != 0);
     }
-    CHECK(strcmp(ringq_strerror(RINGQ_ERR_SYSTEM + 1), "unknown ringq error") == 0);
+    CHECK(strcmp(ringq_strerror(RINGQ_ERR_UNTRUSTED + 1), "unknown ringq error") == 0);
     CHECK(strcmp(ringq_strerror(UINT32_MAX), "unknown ringq error") == 0);
     CHECK(strcmp(ringq_strerror(RINGQ_ERR_CLOSED), "queue is closed") == 0);
 }
