@@ -162,7 +162,7 @@ impl ProcessQueue {
 
     /// Open the queue created under name by another process.
     ///
-    /// Any local user can create /dev/shm/<name> first, and messages are
+    /// Any local user can create the file /dev/shm/NAME first, and messages are
     /// unpickled, so the file must belong to this user and be writable by
     /// no one else. trusted_owner (a uid) and trusted_group (a gid whose
     /// members may write the file) widen that; trust_anyone=True accepts
