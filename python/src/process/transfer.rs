@@ -78,7 +78,8 @@ impl Transfer {
     /// Pushes one message, waiting as `patience` allows.
     ///
     /// `stable` says that `data` cannot change while the thread is detached
-    /// (it is a `bytes` object's buffer); otherwise a wait copies it first.
+    /// (it is a `bytes` object's buffer); otherwise a wait copies it first,
+    /// so the message is what the buffer held when the call began.
     ///
     /// # Errors
     ///
@@ -113,6 +114,10 @@ impl Transfer {
         }
     }
 
+    /// Waits, detached, until there is room (putting nothing), runs the
+    /// signal handlers, and only then pushes, attached: a put either raises
+    /// before it puts anything or returns having put. Another producer may
+    /// take the room first; then it waits again.
     #[cold]
     fn push_waiting(
         &self,
@@ -128,7 +133,39 @@ impl Transfer {
             copy = data.to_vec();
             &copy[..]
         };
-        timeout::in_slices(py, deadline, |end| self.shm.push_deadline(data, Some(end)))
+        loop {
+            if let Err(err) = self.wait_for_room(py, deadline)? {
+                return Ok(Err(err));
+            }
+            match self.shm.try_push(data) {
+                Err(ShmError::Full) => {}
+                done => return Ok(done),
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(Err(ShmError::Full));
+            }
+        }
+    }
+
+    /// Waits, detached, until there is room for a message, then runs the
+    /// signal handlers. `Ok(Err(Full))` when the deadline passed.
+    ///
+    /// # Errors
+    ///
+    /// What a signal handler raised.
+    fn wait_for_room(
+        &self,
+        py: Python<'_>,
+        deadline: Option<Instant>,
+    ) -> PyResult<Result<(), ShmError>> {
+        let ready = timeout::in_slices(py, deadline, |end| {
+            self.shm.wait_for_room_deadline(Some(end))
+        })?;
+        py.check_signals()?;
+        Ok(match ready {
+            Err(ShmError::TimedOut) => Err(ShmError::Full),
+            other => other,
+        })
     }
 
     /// Pushes a batch of messages in order, claiming as many slots at once
@@ -164,11 +201,9 @@ impl Transfer {
                 Patience::None => break errors::from_shm(py, Op::Put, ShmError::Full),
                 Patience::Until(deadline) => deadline,
             };
-            let rest = &batch[sent..];
-            match timeout::in_slices(py, deadline, |end| {
-                self.shm.push_many_deadline(rest, Some(end))
-            }) {
-                Ok(Ok(k)) => sent += k,
+            // Wait for room, then signals, then the next try above.
+            match self.wait_for_room(py, deadline) {
+                Ok(Ok(())) => {}
                 Ok(Err(err)) => break errors::from_shm(py, Op::Put, err),
                 Err(err) => break err,
             }
