@@ -330,6 +330,28 @@ fn waiting_for_a_message_takes_nothing() {
 
 #[test]
 #[cfg_attr(miri, ignore = "maps shared memory")]
+fn waiting_for_room_puts_nothing() {
+    let q = Arc::new(ShmQueue::create_anonymous(&opts(1, 8)).unwrap());
+    assert_eq!(q.wait_for_room_deadline(None), Ok(()));
+    assert_eq!(q.len(), 0);
+    q.push(b"full").unwrap();
+    let soon = Some(Instant::now() + Duration::from_millis(3));
+    assert_eq!(q.wait_for_room_deadline(soon), Err(ShmError::TimedOut));
+    let waiter = {
+        let q = q.clone();
+        thread::spawn(move || q.wait_for_room_deadline(None))
+    };
+    assert!(eventually(LONG, || q.waiting_pushers() == 1));
+    assert_eq!(pop_vec(&q).unwrap(), b"full");
+    assert_eq!(waiter.join().unwrap(), Ok(()));
+    // The room is still there for whoever pushes first.
+    assert_eq!(q.len(), 0);
+    q.close();
+    assert_eq!(q.wait_for_room_deadline(None), Err(ShmError::Closed));
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "maps shared memory")]
 fn a_closure_that_panics_gives_its_slot_back() {
     let q = ShmQueue::create_anonymous(&opts(2, 8)).unwrap();
     q.try_push_many(&[b"1", b"2"]).unwrap();

@@ -24,11 +24,22 @@
 //! - Items are released (their reference counts change) only attached.
 //!
 //! A wait sleeps for at most [`SLICE`] at a time. Between slices it
-//! re-attaches, tries the operation, and runs `PyErr_CheckSignals`, so
+//! re-attaches, runs `PyErr_CheckSignals`, and tries the operation, so
 //! Ctrl-C raises `KeyboardInterrupt` in a thread blocked in `get`, `put` or
 //! `join` within about one slice, and a wake-up that another thread
 //! consumed (say, one that was interrupted) delays a waiter by one slice
 //! at most.
+//!
+//! # Signals before the operation, never after
+//!
+//! A blocking call either raises before it moves anything, or returns what
+//! it moved. So every wait runs the signal handlers *after* it wakes and
+//! *before* its caller tries the operation again; a handler that raises
+//! ends the call with nothing taken or put. Once the operation has
+//! succeeded the call returns, and a signal that arrived in between stays
+//! pending: the interpreter runs its handler at the next bytecode boundary.
+//! (Checking after the operation would raise `KeyboardInterrupt` from a
+//! `get` that had already taken the item, and the item would be lost.)
 
 use std::time::{Duration, Instant};
 
@@ -178,8 +189,9 @@ pub(crate) fn wait_until<T>(
 }
 
 /// Calls `attempt(slice_end)` detached from the interpreter, slice after
-/// slice, until it returns `Some` or `deadline` passes; between slices the
-/// thread re-attaches and checks for signals.
+/// slice, until it returns `Some` or `deadline` passes; after each slice,
+/// the one that succeeded included, the thread re-attaches and checks for
+/// signals, so the caller never acts on a wait while a handler is pending.
 ///
 /// `attempt` runs detached, so it may only wait (until `slice_end` at the
 /// latest) and peek at atomics: it must never move an item or touch a
@@ -207,13 +219,16 @@ where
             Some(d) => d.min(now + SLICE),
             None => now + SLICE,
         };
-        if let Some(done) = py.detach(|| attempt(slice_end)) {
-            return Ok(Some(done));
+        let outcome = py.detach(|| attempt(slice_end));
+        // Before the caller acts on the wait (see the module docs): a
+        // signal that arrived while it slept raises now, with nothing moved.
+        py.check_signals()?;
+        if outcome.is_some() {
+            return Ok(outcome);
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(None);
         }
-        py.check_signals()?;
     }
 }
 

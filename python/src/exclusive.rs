@@ -260,13 +260,23 @@ impl<T: Held> Exclusive<T> {
                 }
                 Err(Busy::Other) => {}
             }
-            wait_in_slices(py, None, |slice_end| {
-                self.handoff.wait_until(Some(slice_end), || {
-                    // Relaxed: a hint; the compare-exchange decides.
-                    let owner = self.owner.load(Ordering::Relaxed);
-                    (owner == 0 || is_stale(owner)).then_some(())
-                })
-            })?;
+            let free = || {
+                // Relaxed: a hint; the compare-exchange decides.
+                let owner = self.owner.load(Ordering::Relaxed);
+                owner == 0 || is_stale(owner)
+            };
+            let waited = wait_in_slices(py, None, |slice_end| {
+                self.handoff
+                    .wait_until(Some(slice_end), || free().then_some(()))
+            });
+            if let Err(err) = waited {
+                // Leaving on a signal without claiming: pass the wake-up
+                // on, so another waiter doesn't sleep through it.
+                if free() {
+                    self.handoff.notify_one();
+                }
+                return Err(err);
+            }
         }
     }
 

@@ -318,3 +318,22 @@ def test_nothing_left_after_children_of_every_start_method_exit() -> None:
         del q
         gc.collect()
         assert leftover_segments() == []
+
+
+def test_a_subclass_defined_in_a_function_reaches_a_spawn_child() -> None:
+    # A subclass pickles as its base class (the receiver gets a plain
+    # ProcessQueue, as from open()), so a class the child cannot import
+    # is no obstacle.
+    class Local(ringq.ProcessQueue):  # type: ignore[type-arg]
+        pass
+
+    q = Local(4)
+    results: ringq.ProcessQueue[Any] = ringq.ProcessQueue(4)
+    ctx = multiprocessing.get_context("spawn")
+    child = ctx.Process(target=helpers.echo_doubled, args=(q, results))
+    child.start()
+    q.put(21)
+    q.put(None)
+    assert results.get(timeout=HANG_GUARD_S) == 42
+    assert results.get(timeout=HANG_GUARD_S) is None
+    join_all([child])

@@ -239,7 +239,9 @@ impl<'a> Ring<'a> {
         Ok((end, count))
     }
 
-    /// Claims up to `max` (at least 1) free slots at `tail` for `me`.
+    /// Claims up to `max` free slots at `tail` for `me`. With `max` 0 it
+    /// claims nothing: `Claimed` with a count of 0 then says a slot is free
+    /// at `tail` (everything else, stalls included, works as for a claim).
     ///
     /// # Errors
     ///
@@ -257,6 +259,13 @@ impl<'a> Ring<'a> {
             let index = self.index(start)?;
             let word = self.load_slot(index);
             if word == SlotWord::empty(start) {
+                if max == 0 {
+                    return Ok(Attempt::Claimed(Claim {
+                        start,
+                        first: index,
+                        count: 0,
+                    }));
+                }
                 let (end, count) = self.count_ready(start, max, SlotWord::empty)?;
                 self.record_push_claim(tail);
                 let claimed = IndexWord::new(end, me, false);

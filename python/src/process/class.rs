@@ -230,7 +230,15 @@ impl ProcessQueue {
         let dup = py
             .import("multiprocessing.reduction")?
             .call_method1("DupFd", (raw,))?;
-        let rebuild = slf.get_type().getattr("_rebuild")?;
+        // A subclass pickles as its base class: the receiver gets the
+        // plain class, as open() gives it, and needs no access to the
+        // subclass (one defined inside a function could not be found).
+        let base = if this.queue.joinable {
+            py.get_type::<JoinableProcessQueue>()
+        } else {
+            py.get_type::<ProcessQueue>()
+        };
+        let rebuild = base.getattr("_rebuild")?;
         let args = PyTuple::new(py, [dup, this.name.clone().into_pyobject(py)?.into_any()])?;
         PyTuple::new(py, [rebuild, args.into_any()])
     }

@@ -3,10 +3,12 @@
 //!
 //! Messages are bytes. A pop copies each one once, from the shared memory
 //! into a new `bytes` object. When it has to wait, the thread waits
-//! detached for a message to be ready, without taking it, then re-attaches
-//! and pops it as the fast path does, so no Python object is made or
-//! touched while detached. (A batch that waits copies its messages into
-//! Rust buffers while detached, and makes the `bytes` once re-attached.)
+//! detached for a message to be ready, without taking it, then re-attaches,
+//! runs the signal handlers, and only then pops as the fast path does. So
+//! no Python object is made or touched while detached, and a get either
+//! raises (Ctrl-C) before it takes anything or returns what it took: a
+//! signal that arrives after the pop stays pending, and the interpreter
+//! runs its handler once the get has returned.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,7 +78,8 @@ impl Transfer {
     /// Pushes one message, waiting as `patience` allows.
     ///
     /// `stable` says that `data` cannot change while the thread is detached
-    /// (it is a `bytes` object's buffer); otherwise a wait copies it first.
+    /// (it is a `bytes` object's buffer); otherwise a wait copies it first,
+    /// so the message is what the buffer held when the call began.
     ///
     /// # Errors
     ///
@@ -111,6 +114,10 @@ impl Transfer {
         }
     }
 
+    /// Waits, detached, until there is room (putting nothing), runs the
+    /// signal handlers, and only then pushes, attached: a put either raises
+    /// before it puts anything or returns having put. Another producer may
+    /// take the room first; then it waits again.
     #[cold]
     fn push_waiting(
         &self,
@@ -126,7 +133,39 @@ impl Transfer {
             copy = data.to_vec();
             &copy[..]
         };
-        timeout::in_slices(py, deadline, |end| self.shm.push_deadline(data, Some(end)))
+        loop {
+            if let Err(err) = self.wait_for_room(py, deadline)? {
+                return Ok(Err(err));
+            }
+            match self.shm.try_push(data) {
+                Err(ShmError::Full) => {}
+                done => return Ok(done),
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(Err(ShmError::Full));
+            }
+        }
+    }
+
+    /// Waits, detached, until there is room for a message, then runs the
+    /// signal handlers. `Ok(Err(Full))` when the deadline passed.
+    ///
+    /// # Errors
+    ///
+    /// What a signal handler raised.
+    fn wait_for_room(
+        &self,
+        py: Python<'_>,
+        deadline: Option<Instant>,
+    ) -> PyResult<Result<(), ShmError>> {
+        let ready = timeout::in_slices(py, deadline, |end| {
+            self.shm.wait_for_room_deadline(Some(end))
+        })?;
+        py.check_signals()?;
+        Ok(match ready {
+            Err(ShmError::TimedOut) => Err(ShmError::Full),
+            other => other,
+        })
     }
 
     /// Pushes a batch of messages in order, claiming as many slots at once
@@ -162,11 +201,9 @@ impl Transfer {
                 Patience::None => break errors::from_shm(py, Op::Put, ShmError::Full),
                 Patience::Until(deadline) => deadline,
             };
-            let rest = &batch[sent..];
-            match timeout::in_slices(py, deadline, |end| {
-                self.shm.push_many_deadline(rest, Some(end))
-            }) {
-                Ok(Ok(k)) => sent += k,
+            // Wait for room, then signals, then the next try above.
+            match self.wait_for_room(py, deadline) {
+                Ok(Ok(())) => {}
                 Ok(Err(err)) => break errors::from_shm(py, Op::Put, err),
                 Err(err) => break err,
             }
@@ -216,12 +253,7 @@ impl Transfer {
         deadline: Option<Instant>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         loop {
-            let ready = timeout::in_slices(py, deadline, |end| {
-                self.shm.wait_for_message_deadline(Some(end))
-            })?;
-            if let Err(err) = ready {
-                return Err(errors::from_shm(py, Op::Get, err));
-            }
+            self.wait_for_message(py, deadline)?;
             match self.shm.try_pop_with(|m| raw::bytes_from_message(py, &m)) {
                 Ok(made) => return made,
                 Err(ShmError::Empty) => {}
@@ -231,8 +263,24 @@ impl Transfer {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(errors::from_shm(py, Op::Get, ShmError::Empty));
             }
-            py.check_signals()?;
         }
+    }
+
+    /// Waits, detached, until a message is ready (taking nothing), then
+    /// runs the signal handlers, so the caller pops only when no handler
+    /// raised.
+    ///
+    /// # Errors
+    ///
+    /// `queue.Empty` when the deadline passed, `ShutDown` (shut down and
+    /// drained), `RuntimeError` for a damaged queue, and what a signal
+    /// handler raised.
+    fn wait_for_message(&self, py: Python<'_>, deadline: Option<Instant>) -> PyResult<()> {
+        let ready = timeout::in_slices(py, deadline, |end| {
+            self.shm.wait_for_message_deadline(Some(end))
+        })?;
+        py.check_signals()?;
+        ready.map_err(|err| errors::from_shm(py, Op::Get, err))
     }
 
     /// Pops up to `max` messages (at least one), claimed in one step:
@@ -254,6 +302,24 @@ impl Transfer {
                 return Ok(kept.iter().map(|m| PyBytes::new(py, m)).collect());
             }
         }
+        let out = self.try_pop_batch(py, max)?;
+        if !out.is_empty() {
+            return Ok(out);
+        }
+        let deadline = match patience {
+            Patience::None => return Err(errors::from_shm(py, Op::Get, ShmError::Empty)),
+            Patience::Until(deadline) => deadline,
+        };
+        self.pop_batch_waiting(py, max, deadline)
+    }
+
+    /// Pops up to `max` messages that are there now, straight into new
+    /// `bytes`; an empty vector when there are none.
+    fn try_pop_batch<'py>(
+        &self,
+        py: Python<'py>,
+        max: usize,
+    ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
         let mut out = Vec::with_capacity(max.min(CHUNK));
         let mut failed = None;
         let popped = self
@@ -268,41 +334,33 @@ impl Transfer {
             self.keep_leftover(out.iter().map(|b| b.as_bytes().to_vec()));
             return Err(err);
         }
-        match popped {
-            Ok(0) => {}
-            Ok(_) => return Ok(out),
-            Err(err) => {
-                self.keep_leftover(out.iter().map(|b| b.as_bytes().to_vec()));
-                return Err(errors::from_shm(py, Op::Get, err));
-            }
-        }
-        let deadline = match patience {
-            Patience::None => return Err(errors::from_shm(py, Op::Get, ShmError::Empty)),
-            Patience::Until(deadline) => deadline,
-        };
-        let (messages, err) = self.pop_batch_waiting(py, max, deadline)?;
-        if let Some(err) = err {
-            self.keep_leftover(messages.into_iter());
+        if let Err(err) = popped {
+            self.keep_leftover(out.iter().map(|b| b.as_bytes().to_vec()));
             return Err(errors::from_shm(py, Op::Get, err));
         }
-        Ok(messages.iter().map(|m| PyBytes::new(py, m)).collect())
+        Ok(out)
     }
 
-    /// Waits for a batch; returns the messages, and the error that ended
-    /// the call if any (a damaged message can come after good ones).
+    /// Waits for a batch as [`pop_waiting`](Self::pop_waiting) waits for
+    /// one message: detached and taking nothing, then signals, then the pop.
     #[cold]
-    fn pop_batch_waiting(
+    fn pop_batch_waiting<'py>(
         &self,
-        py: Python<'_>,
+        py: Python<'py>,
         max: usize,
         deadline: Option<Instant>,
-    ) -> PyResult<(Vec<Vec<u8>>, Option<ShmError>)> {
-        let mut messages = Vec::new();
-        let outcome = timeout::in_slices(py, deadline, |end| {
-            self.shm
-                .pop_many_with_deadline(max, Some(end), |m| messages.push(m.to_vec()))
-        })?;
-        Ok((messages, outcome.err()))
+    ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        loop {
+            self.wait_for_message(py, deadline)?;
+            let out = self.try_pop_batch(py, max)?;
+            if !out.is_empty() {
+                return Ok(out);
+            }
+            // Taken by another consumer: wait again, unless the time is up.
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(errors::from_shm(py, Op::Get, ShmError::Empty));
+            }
+        }
     }
 
     // ---- leftovers ----------------------------------------------------------

@@ -164,6 +164,61 @@ impl ShmQueue {
         self.push_parts_deadline(&[msg], deadline)
     }
 
+    /// Waits until `deadline` at most (`None`: no limit) for room for a
+    /// message, without pushing anything.
+    ///
+    /// For callers that must decide, after the wait and before the push,
+    /// whether to push at all: a Python binding, say, waits here without
+    /// the GIL, then takes it, runs the signal handlers, and pushes with
+    /// [`try_push`](Self::try_push) only if none of them raised. Another
+    /// producer may take the room first; then `try_push` reports
+    /// [`ShmError::Full`] and the caller waits again.
+    ///
+    /// # Errors
+    ///
+    /// [`ShmError::TimedOut`], [`ShmError::Closed`], [`ShmError::Corrupt`],
+    /// [`ShmError::TooManyParticipants`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use ringq::shm::{ShmError, ShmOptions, ShmQueue};
+    ///
+    /// let q = ShmQueue::create_anonymous(&ShmOptions::new(1, 16)).unwrap();
+    /// q.wait_for_room_deadline(None).unwrap();
+    /// assert_eq!(q.len(), 0); // nothing pushed
+    /// q.push(b"a").unwrap();
+    /// let soon = Some(Instant::now() + Duration::from_millis(5));
+    /// assert_eq!(q.wait_for_room_deadline(soon), Err(ShmError::TimedOut));
+    /// ```
+    pub fn wait_for_room_deadline(&self, deadline: Option<Instant>) -> Result<(), ShmError> {
+        let me = self.participant()?;
+        let mine = self.seg.entry(me.entry).sleepers[Side::Push as usize];
+        let ring = self.ring();
+        wait::wait_until(&self.seg, Side::Push, mine, deadline, || {
+            let mut budget = self.stall_budget();
+            loop {
+                match ring.try_claim_push(me.owner, 0) {
+                    Ok(Attempt::Claimed(_)) => return Poll::Ready(Ok(())),
+                    Ok(Attempt::Unavailable) => return Poll::Pending { stalled: false },
+                    Ok(Attempt::Closed) => return Poll::Ready(Err(ShmError::Closed)),
+                    Ok(Attempt::Stalled(stall)) => {
+                        if !self.resolve(&stall) {
+                            return Poll::Pending { stalled: true };
+                        }
+                        budget -= 1;
+                        if budget == 0 {
+                            return Poll::Ready(Err(ShmError::Corrupt("stalls keep coming back")));
+                        }
+                    }
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
+            }
+        })
+        .unwrap_or(Err(ShmError::TimedOut))
+    }
+
     /// Pushes `msg`, waiting for room for `timeout` at most.
     ///
     /// # Errors
