@@ -26,7 +26,7 @@ import pytest
 
 import process_helpers as helpers
 import ringq
-from process_helpers import HANG_GUARD_S, leftover_segments, unique_name
+from process_helpers import HANG_GUARD_S, SHM_DIR, leftover_segments, unique_name
 
 pytestmark = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="shared memory queues need Linux"),
@@ -295,13 +295,54 @@ def test_names_removed_when_the_creator_is_killed() -> None:
         finally:
             creator.kill()
         creator.wait(HANG_GUARD_S)
-        # multiprocessing's resource tracker removes the name once the
-        # creator is gone; a process that still holds the queue keeps it.
-        helpers.wait_until(lambda: leftover_segments() == [], "the resource tracker to remove the name")
+        # The creator's reaper removes the name once the creator is gone;
+        # a process that still holds the queue keeps it.
+        helpers.wait_until(lambda: leftover_segments() == [], "the reaper to remove the name")
         reader.put_bytes(b"still usable")
         assert reader.get_bytes() == b"still usable"
-        # The tracker says what it cleaned up (on the creator's stderr).
-        assert "leaked shared_memory" in creator.stderr.read()
+        assert creator.stderr.read() == ""
+
+
+def test_a_killed_creators_cleanup_leaves_a_later_queue_of_the_same_name_alone() -> None:
+    """The creator is SIGKILLed after its name was removed and taken by
+    another program's queue: the cleanup after the creator removes the
+    creator's other name, and not the other program's queue."""
+    taken, left = unique_name(), unique_name()
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, ringq\n"
+            "a = ringq.ProcessQueue(4, name=sys.argv[1])\n"
+            "b = ringq.ProcessQueue(4, name=sys.argv[2])\n"
+            "print('created', flush=True)\n"
+            "time.sleep(600)\n",
+            taken,
+            left,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as creator:
+        try:
+            assert creator.stdout is not None
+            assert creator.stdout.readline().strip() == "created"
+            # The name is removed, and another program creates its own
+            # queue under it.
+            os.unlink(f"{SHM_DIR}/{taken}")
+            theirs: ringq.ProcessQueue[Any] = ringq.ProcessQueue(4, name=taken)
+            theirs.put("theirs")
+        finally:
+            creator.kill()
+        creator.wait(HANG_GUARD_S)
+    # The cleanup handles names in the order they were created, so once the
+    # second is gone the first has been decided.
+    helpers.wait_until(lambda: not os.path.exists(f"{SHM_DIR}/{left}"), "the cleanup of the creator's names")
+    assert os.path.exists(f"{SHM_DIR}/{taken}")
+    reopened: ringq.ProcessQueue[Any] = ringq.ProcessQueue.open(taken)
+    assert reopened.get(timeout=HANG_GUARD_S) == "theirs"
+    reopened.close()
+    theirs.close()
+    del reopened, theirs
 
 
 def test_nothing_left_after_children_of_every_start_method_exit() -> None:

@@ -4,10 +4,10 @@
 //! created it, and never longer than its process (see
 //! `ringq/_segments.py`, which this module reports to): the object removes
 //! it when it is dropped, the package's `atexit` hook when the process
-//! exits, and `multiprocessing`'s resource tracker when the process is
-//! killed. A name is only ever removed while it still refers to the
-//! segment this handle holds (same device and inode), so a later queue of
-//! the same name is safe from an old handle.
+//! exits, and the package's reaper process (`ringq/_reaper.py`) when the
+//! process is killed. A name is only ever removed while it still refers to
+//! the segment that was created (same device and inode), so a later queue
+//! of the same name is safe from an old handle and from the reaper.
 
 use std::fs::File;
 use std::io;
@@ -44,8 +44,8 @@ impl CreatedName {
     ///
     /// # Errors
     ///
-    /// If the resource tracker cannot be reached; the caller then removes
-    /// the name itself.
+    /// If the reaper cannot be started or told; the caller then removes the
+    /// name itself.
     pub(crate) fn register(py: Python<'_>, name: &str, queue: &ShmQueue) -> PyResult<Self> {
         let (dev, ino) = file_id_of_queue(queue)?;
         py.import("ringq._segments")?
