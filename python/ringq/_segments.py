@@ -87,7 +87,13 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 def created(name: str, dev: int, ino: int) -> None:
     """Record a segment this process just created under ``name``."""
-    _report(f"C {dev} {ino} {name}")
+    try:
+        _report(f"C {dev} {ino} {name}")
+    except (OSError, ValueError, TypeError):
+        # No reaper (an embedded interpreter without sys.executable, no
+        # processes left): the queue works, and only a kill leaves its
+        # name behind.
+        pass
     _created[name] = (os.getpid(), dev, ino)
 
 
