@@ -102,6 +102,8 @@ def removed(name: str) -> None:
     entry = _created.get(name)
     if entry is not None and entry[0] == os.getpid():
         del _created[name]
+        if _reaper_fd is None:
+            return  # no reaper was started: nothing to tell
         try:
             _report(f"R {name}")
         except OSError:
