@@ -3,6 +3,8 @@
 //! `queue` classes built on the crate's lock-free queues.
 //!
 //! Layout:
+//! - [`aio`]: the async face, `await q.async_get()` and friends on every
+//!   thread queue, from any event loop.
 //! - [`queue`], [`simple`], [`spsc`]: one file per Python class.
 //! - [`fastcall`]: the per-item methods (`put`, `get`, ...), written
 //!   against the C API; every raw C-API function lives there.
@@ -33,6 +35,7 @@
 // on the extension, and link its private modules on purpose.
 #![allow(rustdoc::private_intra_doc_links)]
 
+mod aio;
 mod backing;
 mod blocking;
 mod compare;
