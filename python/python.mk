@@ -66,16 +66,17 @@ test-cpython-queue: wheels
 	done; \
 	echo; echo "test_queue summary:"; printf "%s" "$$summary"
 
-# The peers of the process-queue benchmark, installed into the virtualenv.
+# The peers of the process-queue and asyncio benchmarks (and uvloop, which
+# the asyncio tests use when it is there), installed into the virtualenv.
 # One that cannot be installed (no wheel for this platform, no network) is
 # left out, and the benchmark says so.
-PY_BENCH_PEERS := faster-fifo iceoryx2
+PY_BENCH_PEERS := faster-fifo iceoryx2 janus culsans uvloop
 PY_PEERS_STAMP := $(PY_VENV)/.ringq-bench-peers
 
 $(PY_PEERS_STAMP): $(PY_VENV_STAMP)
 	for peer in $(PY_BENCH_PEERS); do \
 		$(PY) -m pip install --quiet --disable-pip-version-check $$peer || \
-			echo "bench-python: could not install $$peer; the process benchmark runs without it"; \
+			echo "bench-python: could not install $$peer; the benchmarks run without it"; \
 	done
 	touch $@
 
@@ -83,3 +84,4 @@ bench-python: build-python $(PY_PEERS_STAMP)
 	cd $(ROOT) && $(PY) benches/python/bench_queues.py --out $(ROOT)/benches/results/python.png
 	cd $(ROOT) && $(PY) benches/python/bench_lifo_priority.py
 	cd $(ROOT) && $(PY) benches/python/bench_process.py --json $(ROOT)/benches/results/python_process.json
+	cd $(ROOT) && $(PY) benches/python/bench_aio.py

@@ -39,6 +39,39 @@
 //! (see `barrier.rs` for the fallbacks, and for the waits in short slices
 //! that follow a membarrier the kernel refuses).
 //!
+//! # Async waiters
+//!
+//! Code layered on top (the Python binding's coroutines, say) can wait
+//! without a thread: it registers with [`WaitQueue::register_async`],
+//! keeps its own list of whom to wake, and is *told* rather than woken. The
+//! registrations are counted in the high half of the same `sleepers` word
+//! as the threads (which count in the low half), so a notifier still looks
+//! at one word, with one load, and pays nothing more while nobody waits.
+//! [`WaitQueue::notify_one`] and [`WaitQueue::notify_all`] return `true`
+//! when async waiters are registered: the caller then wakes them its own
+//! way.
+//!
+//! The async side follows the same Dekker protocol:
+//!
+//! ```text
+//! async waiter                        notifier
+//! register_async (count += 1)         publish item (Release)
+//! heavy barrier          <- total ->  light barrier
+//! check queue                         if async count > 0 { return true }
+//! wait to be told (no CPU)            caller tells a registered waiter
+//! ```
+//!
+//! If the notifier's barrier comes first, the waiter's check sees the item.
+//! If the waiter's comes first, the notifier sees the count and reports it,
+//! and its caller tells a waiter. Whoever told, or whatever it told about,
+//! is the caller's business: the count goes down with
+//! [`WaitQueue::unregister_async`], once per registration, when the caller
+//! takes a waiter off its list (to tell it, or because it stopped
+//! waiting). A waiter that was told and leaves without acting on it passes
+//! the notification on, as a timed-out thread does. When `register_async`
+//! returns `false` (a membarrier failed, see `barrier.rs`) the waiter
+//! cannot trust the pair and must re-check now and then, as threads do.
+//!
 //! # No lock
 //!
 //! Nothing here takes a lock: a waiter sleeps on the futex word itself. A
@@ -55,6 +88,14 @@ use crate::loom::{barrier, has_passed, time_left, AtomicUsize, Backoff, Futex, O
 /// (a membarrier failed; see `barrier.rs`): the longest a lost wake-up can
 /// then delay it.
 const UNPAIRED_SLICE: Duration = Duration::from_millis(1);
+
+/// One async waiter in the `sleepers` word: its high half counts them, so
+/// that the low half, the threads, can never carry into it (a process has
+/// far fewer than 2^16 threads, let alone 2^32).
+const ASYNC_ONE: usize = 1 << (usize::BITS / 2);
+
+/// The thread count's half of the `sleepers` word.
+const THREADS: usize = ASYNC_ONE - 1;
 
 /// Threads waiting for one condition of a queue, and the means to wake them.
 ///
@@ -81,7 +122,9 @@ const UNPAIRED_SLICE: Duration = Duration::from_millis(1);
 /// ```
 #[derive(Debug)]
 pub struct WaitQueue {
-    /// Threads past the spinning phase; notifiers skip the lock when zero.
+    /// Threads past the spinning phase (low half), and registered async
+    /// waiters (high half, in units of [`ASYNC_ONE`]); notifiers skip the
+    /// slow path when zero.
     sleepers: AtomicUsize,
     /// Bumped by every notification that found sleepers; they sleep on it.
     epoch: Futex,
@@ -110,7 +153,9 @@ impl WaitQueue {
         }
     }
 
-    /// Wakes one parked waiter, if there is one.
+    /// Wakes one parked thread, if there is one, and returns whether async
+    /// waiters are registered (see the module docs): then the caller tells
+    /// one of them.
     ///
     /// Call it after the change that may let a waiter proceed is visible.
     ///
@@ -118,28 +163,92 @@ impl WaitQueue {
     ///
     /// ```
     /// let waiters = ringq::wait::WaitQueue::new();
-    /// waiters.notify_one();
+    /// assert!(!waiters.notify_one()); // nobody waits: no system call
     /// ```
     #[inline]
-    pub fn notify_one(&self) {
-        if self.has_sleepers() {
-            self.notify_slow(false);
+    pub fn notify_one(&self) -> bool {
+        let word = self.sleepers_word();
+        if word == 0 {
+            return false;
         }
+        self.notify_slow(word, false)
     }
 
-    /// Wakes every parked waiter.
+    /// Wakes every parked thread, and returns whether async waiters are
+    /// registered: then the caller tells every one of them.
     ///
     /// # Examples
     ///
     /// ```
     /// let waiters = ringq::wait::WaitQueue::new();
-    /// waiters.notify_all();
+    /// assert!(!waiters.notify_all());
     /// ```
     #[inline]
-    pub fn notify_all(&self) {
-        if self.has_sleepers() {
-            self.notify_slow(true);
+    pub fn notify_all(&self) -> bool {
+        let word = self.sleepers_word();
+        if word == 0 {
+            return false;
         }
+        self.notify_slow(word, true)
+    }
+
+    /// Counts an async waiter (see the module docs), then issues the heavy
+    /// barrier that pairs with the notifiers' light one. After it returns,
+    /// the caller must check the condition it waits for once more before
+    /// it waits to be told.
+    ///
+    /// Returns whether the barrier pair can be trusted; `false` (a
+    /// membarrier failed) means the waiter must also re-check now and then,
+    /// as a thread sleeps in short slices then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let waiters = ringq::wait::WaitQueue::new();
+    /// waiters.register_async();
+    /// assert_eq!(waiters.async_waiting(), 1);
+    /// assert!(waiters.notify_one()); // the caller tells its waiter
+    /// waiters.unregister_async();
+    /// assert!(!waiters.notify_one());
+    /// ```
+    pub fn register_async(&self) -> bool {
+        // Relaxed: the barrier below orders it before the caller's check.
+        self.sleepers.fetch_add(ASYNC_ONE, Ordering::Relaxed);
+        // Pairs with the light barrier in `sleepers_word`.
+        barrier::heavy()
+    }
+
+    /// Uncounts an async waiter that [`register_async`](Self::register_async)
+    /// counted: once per registration, when it is told or stops waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let waiters = ringq::wait::WaitQueue::new();
+    /// waiters.register_async();
+    /// waiters.unregister_async();
+    /// assert_eq!(waiters.async_waiting(), 0);
+    /// ```
+    pub fn unregister_async(&self) {
+        // Relaxed: a stale count only sends a notifier to its slow path.
+        let before = self.sleepers.fetch_sub(ASYNC_ONE, Ordering::Relaxed);
+        debug_assert!(
+            before >= ASYNC_ONE,
+            "unregister_async without register_async"
+        );
+    }
+
+    /// How many async waiters are registered (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let waiters = ringq::wait::WaitQueue::new();
+    /// assert_eq!(waiters.async_waiting(), 0);
+    /// ```
+    pub fn async_waiting(&self) -> usize {
+        // Relaxed: a snapshot that orders nothing.
+        self.sleepers.load(Ordering::Relaxed) / ASYNC_ONE
     }
 
     /// How many threads are past spinning and registered to park (a
@@ -157,23 +266,30 @@ impl WaitQueue {
     /// ```
     pub fn waiting(&self) -> usize {
         // Relaxed: a snapshot that orders nothing.
+        self.sleepers.load(Ordering::Relaxed) & THREADS
+    }
+
+    /// The `sleepers` word, as a notifier must read it.
+    #[inline]
+    fn sleepers_word(&self) -> usize {
+        // Pairs with the heavy barriers in `wait_until` and
+        // `register_async`; see the module docs.
+        barrier::light();
+        // Relaxed: the barrier above orders this load after the caller's change.
         self.sleepers.load(Ordering::Relaxed)
     }
 
-    #[inline]
-    fn has_sleepers(&self) -> bool {
-        // Pairs with the heavy barrier in `wait_until`; see the module docs.
-        barrier::light();
-        // Relaxed: the barrier above orders this load after the caller's change.
-        self.sleepers.load(Ordering::Relaxed) != 0
-    }
-
+    /// Wakes the threads `word` counts, and says whether it counts async
+    /// waiters.
     #[cold]
-    fn notify_slow(&self, all: bool) {
-        // Release: a waiter that reads this epoch also sees the change that
-        // preceded the notification (it reads `epoch` with Acquire).
-        self.epoch.fetch_add(1, Ordering::Release);
-        self.epoch.wake(if all { Wake::All } else { Wake::One });
+    fn notify_slow(&self, word: usize, all: bool) -> bool {
+        if word & THREADS != 0 {
+            // Release: a waiter that reads this epoch also sees the change
+            // that preceded the notification (it reads `epoch` with Acquire).
+            self.epoch.fetch_add(1, Ordering::Release);
+            self.epoch.wake(if all { Wake::All } else { Wake::One });
+        }
+        word >= ASYNC_ONE
     }
 
     /// Blocks until `ready` returns `Some`, or until `deadline` passes.
@@ -210,7 +326,7 @@ impl WaitQueue {
         let _registered = Registration(&self.sleepers);
         let mut slept = false;
         loop {
-            // Pairs with the light barrier in `has_sleepers`.
+            // Pairs with the light barrier in `sleepers_word`.
             let paired = barrier::heavy();
             // Acquire: pairs with the Release bump in `notify_slow`.
             let seen = self.epoch.load(Ordering::Acquire);

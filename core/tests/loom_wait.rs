@@ -267,3 +267,60 @@ fn close_wakes_blocked_popper() {
         assert_eq!(popper.join().unwrap(), Err(Closed));
     });
 }
+
+/// The async side of the protocol: a waiter registers, re-checks, and
+/// otherwise relies on being told. Whatever the interleaving, the notifier
+/// reports a registered waiter, or the waiter's re-check sees the flag
+/// (with the heavy barrier in `register_async` removed, loom finds an
+/// interleaving where neither happens).
+#[test]
+fn async_waiter_sees_the_item_or_is_told() {
+    loom::model(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let waiters = Arc::new(WaitQueue::new());
+        let notifier = {
+            let (flag, waiters) = (flag.clone(), waiters.clone());
+            thread::spawn(move || {
+                flag.store(true, Ordering::Release);
+                waiters.notify_one()
+            })
+        };
+        waiters.register_async();
+        let seen = flag.load(Ordering::Acquire);
+        let told = notifier.join().unwrap();
+        assert!(seen || told, "the waiter would wait forever");
+        waiters.unregister_async();
+        assert_eq!(waiters.async_waiting(), 0);
+    });
+}
+
+/// A thread parked and an async waiter registered on one wait queue:
+/// `notify_all` wakes the thread and reports the async waiter, and a
+/// thread that parks alone is not reported as an async one.
+#[test]
+fn notify_all_wakes_threads_and_reports_async_waiters() {
+    loom::model(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let waiters = Arc::new(WaitQueue::new());
+        let sleeper = {
+            let (flag, waiters) = (flag.clone(), waiters.clone());
+            thread::spawn(move || {
+                waiters.wait_until(None, || flag.load(Ordering::Acquire).then_some(()))
+            })
+        };
+        waiters.register_async();
+        let seen = flag.load(Ordering::Acquire);
+        assert!(!seen);
+        flag.store(true, Ordering::Release);
+        assert!(
+            waiters.notify_all(),
+            "a registered async waiter is reported"
+        );
+        waiters.unregister_async();
+        assert_eq!(sleeper.join().unwrap(), Some(()));
+        assert!(
+            !waiters.notify_all(),
+            "only threads were left, and they are gone"
+        );
+    });
+}

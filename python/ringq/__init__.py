@@ -32,6 +32,7 @@ queue.Empty`` and ``ringq.Full is queue.Full``. ``ringq.ShutDown`` is
 import sys
 
 from ringq._ringq import (
+    AsyncOperation,
     Empty,
     Full,
     LifoQueue,
@@ -44,6 +45,7 @@ from ringq._ringq import (
 )
 
 __all__ = [
+    "AsyncOperation",
     "Empty",
     "Full",
     "LifoQueue",

@@ -5,7 +5,8 @@ from collections.abc import Iterable
 from queue import Empty as Empty
 from queue import Full as Full
 from types import GenericAlias
-from typing import Any, Generic, TypeVar
+from collections.abc import Generator
+from typing import Any, Generic, TypeVar, final
 
 from typing_extensions import disjoint_base
 
@@ -16,6 +17,7 @@ else:
         """Raised by put() on a queue that was shut down, and by get() on one that was shut down and drained."""
 
 __all__ = [
+    "AsyncOperation",
     "Empty",
     "Full",
     "LifoQueue",
@@ -30,6 +32,20 @@ __all__ = [
 __version__: str
 
 _T = TypeVar("_T")
+_R_co = TypeVar("_R_co", covariant=True)
+
+@final
+class AsyncOperation(Generic[_R_co]):
+    """An awaitable queue operation (what the async_* methods return)."""
+
+    def __await__(self) -> Generator[Any, None, _R_co]: ...
+    def __next__(self) -> Any: ...
+    def send(self, _value: Any, /) -> Any:
+        """Resumes the operation; the value sent is ignored."""
+    def throw(self, typ: Any, val: Any = None, _tb: Any = None, /) -> Any:
+        """Ends the operation (it completed nothing) and raises the exception."""
+    def close(self) -> None:
+        """Ends the operation; it completed nothing."""
 
 @disjoint_base
 class Queue(Generic[_T]):
@@ -76,6 +92,20 @@ class Queue(Generic[_T]):
         self, items: Iterable[_T], block: bool = True, timeout: float | None = None
     ) -> None:
         """Put every item of an iterable into the queue, in order."""
+    def async_get(self, timeout: float | None = None) -> AsyncOperation[_T]:
+        """Remove and return an item, waiting without blocking the event loop."""
+    def async_put(self, item: _T, timeout: float | None = None) -> AsyncOperation[None]:
+        """Put an item, waiting without blocking the event loop."""
+    def async_get_many(
+        self, max_items: int, timeout: float | None = None
+    ) -> AsyncOperation[list[_T]]:
+        """Remove and return up to max_items items, waiting like async_get() for the first."""
+    def async_put_many(
+        self, items: Iterable[_T], timeout: float | None = None
+    ) -> AsyncOperation[None]:
+        """Put every item of an iterable, in order, waiting for room as needed."""
+    def async_join(self) -> AsyncOperation[None]:
+        """Wait, without blocking the event loop, until every item is marked done."""
     def shutdown(self, immediate: bool = False) -> None:
         """Shut-down the queue, making queue gets and puts raise ShutDown."""
 
@@ -106,6 +136,18 @@ class SimpleQueue(Generic[_T]):
         self, items: Iterable[_T], block: bool = True, timeout: float | None = None
     ) -> None:
         """Put every item of an iterable into the queue, in order, in batches."""
+    def async_get(self, timeout: float | None = None) -> AsyncOperation[_T]:
+        """Remove and return an item, waiting without blocking the event loop."""
+    def async_put(self, item: _T, timeout: float | None = None) -> AsyncOperation[None]:
+        """Put an item, waiting without blocking the event loop."""
+    def async_get_many(
+        self, max_items: int, timeout: float | None = None
+    ) -> AsyncOperation[list[_T]]:
+        """Remove and return up to max_items items, waiting like async_get() for the first."""
+    def async_put_many(
+        self, items: Iterable[_T], timeout: float | None = None
+    ) -> AsyncOperation[None]:
+        """Put every item of an iterable, in order, waiting for room as needed."""
 
 @disjoint_base
 class SPSCQueue(Generic[_T]):
@@ -142,6 +184,18 @@ class SPSCQueue(Generic[_T]):
         self, items: Iterable[_T], block: bool = True, timeout: float | None = None
     ) -> None:
         """Put every item of an iterable into the queue, in order, in batches."""
+    def async_get(self, timeout: float | None = None) -> AsyncOperation[_T]:
+        """Remove and return an item, waiting without blocking the event loop."""
+    def async_put(self, item: _T, timeout: float | None = None) -> AsyncOperation[None]:
+        """Put an item, waiting without blocking the event loop."""
+    def async_get_many(
+        self, max_items: int, timeout: float | None = None
+    ) -> AsyncOperation[list[_T]]:
+        """Remove and return up to max_items items, waiting like async_get() for the first."""
+    def async_put_many(
+        self, items: Iterable[_T], timeout: float | None = None
+    ) -> AsyncOperation[None]:
+        """Put every item of an iterable, in order, waiting for room as needed."""
     def shutdown(self) -> None:
         """Shut down the queue: put() raises ShutDown, get() raises it once drained."""
 
@@ -190,6 +244,20 @@ class LifoQueue(Generic[_T]):
         self, items: Iterable[_T], block: bool = True, timeout: float | None = None
     ) -> None:
         """Put every item of an iterable into the queue, in order, as successive put() calls would."""
+    def async_get(self, timeout: float | None = None) -> AsyncOperation[_T]:
+        """Remove and return an item, waiting without blocking the event loop."""
+    def async_put(self, item: _T, timeout: float | None = None) -> AsyncOperation[None]:
+        """Put an item, waiting without blocking the event loop."""
+    def async_get_many(
+        self, max_items: int, timeout: float | None = None
+    ) -> AsyncOperation[list[_T]]:
+        """Remove and return up to max_items items, waiting like async_get() for the first."""
+    def async_put_many(
+        self, items: Iterable[_T], timeout: float | None = None
+    ) -> AsyncOperation[None]:
+        """Put every item of an iterable, in order, waiting for room as needed."""
+    def async_join(self) -> AsyncOperation[None]:
+        """Wait, without blocking the event loop, until every item is marked done."""
     def shutdown(self, immediate: bool = False) -> None:
         """Shut-down the queue, making queue gets and puts raise ShutDown."""
 
@@ -238,6 +306,20 @@ class PriorityQueue(Generic[_T]):
         self, items: Iterable[_T], block: bool = True, timeout: float | None = None
     ) -> None:
         """Put every item of an iterable into the queue, in order, as successive put() calls would."""
+    def async_get(self, timeout: float | None = None) -> AsyncOperation[_T]:
+        """Remove and return an item, waiting without blocking the event loop."""
+    def async_put(self, item: _T, timeout: float | None = None) -> AsyncOperation[None]:
+        """Put an item, waiting without blocking the event loop."""
+    def async_get_many(
+        self, max_items: int, timeout: float | None = None
+    ) -> AsyncOperation[list[_T]]:
+        """Remove and return up to max_items items, waiting like async_get() for the first."""
+    def async_put_many(
+        self, items: Iterable[_T], timeout: float | None = None
+    ) -> AsyncOperation[None]:
+        """Put every item of an iterable, in order, waiting for room as needed."""
+    def async_join(self) -> AsyncOperation[None]:
+        """Wait, without blocking the event loop, until every item is marked done."""
     def shutdown(self, immediate: bool = False) -> None:
         """Shut-down the queue, making queue gets and puts raise ShutDown."""
 

@@ -45,7 +45,8 @@ use std::time::{Duration, Instant};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use ringq::wait::WaitQueue;
+
+use crate::aio::Waiters;
 
 use crate::errors;
 
@@ -156,7 +157,7 @@ pub(crate) enum GaveUp {
 /// `Err` for whatever a signal handler raised while waiting.
 pub(crate) fn wait_until<T>(
     py: Python<'_>,
-    waiters: &WaitQueue,
+    waiters: &Waiters,
     block: bool,
     deadline: Deadline,
     mut attempt: impl FnMut() -> Attempt<T>,
@@ -176,7 +177,11 @@ pub(crate) fn wait_until<T>(
             Some(d) => d.min(now + SLICE),
             None => now + SLICE,
         };
-        py.detach(|| waiters.wait_until(Some(slice_end), || ready().then_some(())));
+        py.detach(|| {
+            waiters
+                .threads()
+                .wait_until(Some(slice_end), || ready().then_some(()))
+        });
         if let Err(err) = py.check_signals() {
             // Leaving without acting on a wake-up: pass it on, so that
             // another waiter doesn't sleep through a state it could use.

@@ -3,6 +3,8 @@
 //! `queue` classes built on the crate's lock-free queues.
 //!
 //! Layout:
+//! - [`aio`]: the async face, `await q.async_get()` and friends on every
+//!   thread queue, from any event loop.
 //! - [`queue`], [`simple`], [`spsc`]: one file per Python class.
 //! - [`fastcall`]: the per-item methods (`put`, `get`, ...), written
 //!   against the C API; every raw C-API function lives there.
@@ -33,6 +35,7 @@
 // on the extension, and link its private modules on purpose.
 #![allow(rustdoc::private_intra_doc_links)]
 
+mod aio;
 mod backing;
 mod blocking;
 mod compare;
@@ -81,6 +84,7 @@ fn _ringq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<spsc::SpscQueue>()?;
     m.add_class::<lifo::LifoQueue>()?;
     m.add_class::<priority::PriorityQueue>()?;
+    m.add_class::<aio::op::AsyncOp>()?;
     exclusive::register_fork_handler(m)?;
     fastcall::install::<queue::Queue>(&py.get_type::<queue::Queue>(), &queue::METHOD_DOCS)?;
     fastcall::install_task_done::<queue::Queue>(

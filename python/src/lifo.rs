@@ -41,7 +41,7 @@ impl Discipline for Lifo {
 /// offers get_many() and put_many().
 #[pyclass(frozen, weakref, subclass, module = "ringq", name = "LifoQueue")]
 pub struct LifoQueue {
-    queue: OrderedQueue<Lifo>,
+    pub(crate) queue: OrderedQueue<Lifo>,
 }
 
 ordered_queue_methods!(LifoQueue);

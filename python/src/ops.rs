@@ -1,16 +1,16 @@
 //! What the queue classes share: the batch helpers and wake-ups.
 
+use crate::aio::Waiters;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
-use ringq::wait::WaitQueue;
 
 pub(crate) use crate::backing::Item;
 
 /// Wakes the waiters that `n` new items (or `n` freed slots) may let
 /// through: one for one, all for more.
 #[inline(always)]
-pub(crate) fn wake(waiters: &WaitQueue, n: usize) {
+pub(crate) fn wake(waiters: &Waiters, n: usize) {
     match n {
         0 => {}
         1 => waiters.notify_one(),

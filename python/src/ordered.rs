@@ -14,10 +14,10 @@
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
+use crate::aio::Waiters;
 use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
 use pyo3::{PyTraverseError, PyVisit};
-use ringq::wait::WaitQueue;
 
 use crate::blocking::{self, wait_in_slices, Deadline};
 use crate::errors;
@@ -54,9 +54,9 @@ pub(crate) struct OrderedQueue<D: Discipline> {
     maxsize: AtomicIsize,
     shut_down: AtomicBool,
     /// Threads waiting for an item (or for the shutdown).
-    not_empty: WaitQueue,
+    pub(crate) not_empty: Waiters,
     /// Threads waiting for room (or for the shutdown).
-    not_full: WaitQueue,
+    pub(crate) not_full: Waiters,
     tasks: Tasks,
     // fn() -> D: the queue holds no D, so D need not be Send or Sync.
     discipline: PhantomData<fn() -> D>,
@@ -68,8 +68,8 @@ impl<D: Discipline> OrderedQueue<D> {
             items: Exclusive::new(),
             maxsize: AtomicIsize::new(0),
             shut_down: AtomicBool::new(false),
-            not_empty: WaitQueue::new(),
-            not_full: WaitQueue::new(),
+            not_empty: Waiters::new(),
+            not_full: Waiters::new(),
             tasks: Tasks::new(),
             discipline: PhantomData,
         }
@@ -128,12 +128,14 @@ impl<D: Discipline> OrderedQueue<D> {
     fn wait(
         &self,
         py: Python<'_>,
-        waiters: &WaitQueue,
+        waiters: &Waiters,
         deadline: Deadline,
         ready: impl Fn() -> bool + Sync,
     ) -> PyResult<bool> {
         let outcome = wait_in_slices(py, deadline, |slice_end| {
-            waiters.wait_until(Some(slice_end), || ready().then_some(()))
+            waiters
+                .threads()
+                .wait_until(Some(slice_end), || ready().then_some(()))
         });
         if !matches!(outcome, Ok(Some(()))) && ready() {
             waiters.notify_one();
@@ -392,11 +394,17 @@ impl<D: Discipline> OrderedQueue<D> {
 
     /// For `tp_traverse`.
     pub(crate) fn traverse(&self, visit: &PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.not_empty.traverse(visit)?;
+        self.not_full.traverse(visit)?;
+        self.tasks.waiters().traverse(visit)?;
         self.items.traverse(visit)
     }
 
     /// For `tp_clear`: releases the items (if no operation is running).
     pub(crate) fn clear(&self) {
+        self.not_empty.clear();
+        self.not_full.clear();
+        self.tasks.waiters().clear();
         let items = self.items.clear();
         if !items.is_empty() {
             self.not_full.notify_all();

@@ -98,7 +98,7 @@ impl Discipline for Heap {
 /// gets RuntimeError.
 #[pyclass(frozen, weakref, subclass, module = "ringq", name = "PriorityQueue")]
 pub struct PriorityQueue {
-    queue: OrderedQueue<Heap>,
+    pub(crate) queue: OrderedQueue<Heap>,
 }
 
 ordered_queue_methods!(PriorityQueue);

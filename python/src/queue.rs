@@ -4,12 +4,12 @@
 //! installed by [`crate::fastcall`], which calls the fast and slow paths
 //! defined here; everything else is an ordinary PyO3 method.
 
+use crate::aio::Waiters;
 use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyGenericAlias, PyList, PyType};
 use pyo3::PyTraverseError;
-use ringq::wait::WaitQueue;
 use ringq::{CapacityError, Closed, TryPopError, TryPushError};
 
 use crate::backing::{Item, Store};
@@ -31,11 +31,11 @@ use crate::tasks::Tasks;
 #[pyclass(frozen, weakref, subclass, module = "ringq", name = "Queue")]
 pub struct Queue {
     store: Store,
-    tasks: Tasks,
+    pub(crate) tasks: Tasks,
     /// Getters waiting for an item (or for shutdown).
-    not_empty: WaitQueue,
+    pub(crate) not_empty: Waiters,
     /// Putters waiting for room (or for shutdown).
-    not_full: WaitQueue,
+    pub(crate) not_full: Waiters,
 }
 
 impl Hot for Queue {
@@ -198,8 +198,8 @@ impl Queue {
         Ok(Self {
             store,
             tasks: Tasks::new(),
-            not_empty: WaitQueue::new(),
-            not_full: WaitQueue::new(),
+            not_empty: Waiters::new(),
+            not_full: Waiters::new(),
         })
     }
 
@@ -390,10 +390,16 @@ impl Queue {
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.not_empty.traverse(&visit)?;
+        self.not_full.traverse(&visit)?;
+        self.tasks.waiters().traverse(&visit)?;
         self.store.visit_at_rest(|item| visit.call(item))
     }
 
     fn __clear__(&self) {
+        self.not_empty.clear();
+        self.not_full.clear();
+        self.tasks.waiters().clear();
         // Released after the store let go of them, so a __del__ that uses
         // the queue finds it consistent.
         drop(self.store.take_all());

@@ -3,11 +3,11 @@
 //! The per-item methods are installed by [`crate::fastcall`], which calls
 //! the fast and slow paths defined here.
 
+use crate::aio::Waiters;
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyGenericAlias, PyList, PyType};
 use pyo3::PyTraverseError;
-use ringq::wait::WaitQueue;
 use ringq::{Closed, TryPopError};
 
 use crate::backing::{Item, Store};
@@ -28,7 +28,7 @@ pub struct SimpleQueue {
     /// Unbounded, and never shut down.
     items: Store,
     /// Getters waiting for an item.
-    not_empty: WaitQueue,
+    pub(crate) not_empty: Waiters,
 }
 
 impl Hot for SimpleQueue {
@@ -111,7 +111,7 @@ impl SimpleQueue {
     fn new() -> Self {
         Self {
             items: Store::unbounded(),
-            not_empty: WaitQueue::new(),
+            not_empty: Waiters::new(),
         }
     }
 
@@ -199,10 +199,12 @@ impl SimpleQueue {
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.not_empty.traverse(&visit)?;
         self.items.visit_at_rest(|item| visit.call(item))
     }
 
     fn __clear__(&self) {
+        self.not_empty.clear();
         // Released after the queue let go of them.
         drop(self.items.take_all());
     }

@@ -18,13 +18,13 @@
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use crate::aio::Waiters;
 use pyo3::exceptions::{PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
 use pyo3::types::{PyGenericAlias, PyList, PyType};
 use pyo3::PyTraverseError;
 use ringq::spsc::{Consumer, Producer};
-use ringq::wait::WaitQueue;
 use ringq::{CapacityError, Closed, TryPushError};
 
 use crate::backing::{self, Batch, Item};
@@ -193,9 +193,9 @@ pub struct SpscQueue {
     popped: Box<SideCounter>,
     maxsize: usize,
     /// The consumer, when it waits for an item (or for shutdown).
-    not_empty: WaitQueue,
+    pub(crate) not_empty: Waiters,
     /// The producer, when it waits for room (or for shutdown).
-    not_full: WaitQueue,
+    pub(crate) not_full: Waiters,
 }
 
 /// The two halves as one queue, for traversal and clearing.
@@ -434,8 +434,8 @@ impl SpscQueue {
             pushed: Box::new(SideCounter(AtomicUsize::new(0))),
             popped: Box::new(SideCounter(AtomicUsize::new(0))),
             maxsize: capacity,
-            not_empty: WaitQueue::new(),
-            not_full: WaitQueue::new(),
+            not_empty: Waiters::new(),
+            not_full: Waiters::new(),
         })
     }
 
@@ -580,6 +580,8 @@ impl SpscQueue {
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.not_empty.traverse(&visit)?;
+        self.not_full.traverse(&visit)?;
         // SAFETY: the GC traverses with the queue at rest (see
         // `crate::blocking`): a caller that holds a half is waiting,
         // detached, and does not touch it until it re-attaches, which it
@@ -594,6 +596,8 @@ impl SpscQueue {
     }
 
     fn __clear__(&self) {
+        self.not_empty.clear();
+        self.not_full.clear();
         // The GC clears only unreachable queues, so no call holds a half.
         let (Some(producer), Some(consumer)) = (self.producer.claim(), self.consumer.claim())
         else {

@@ -10,9 +10,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::aio::Waiters;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use ringq::wait::WaitQueue;
 
 use crate::blocking::{self, Attempt};
 
@@ -26,14 +26,14 @@ pub(crate) struct Tasks {
     /// Boxed: the Python object that holds `Tasks` is only 16-byte aligned
     /// (CPython's allocator), too little for the count's own line.
     unfinished: Box<Count>,
-    all_done: WaitQueue,
+    all_done: Waiters,
 }
 
 impl Tasks {
     pub(crate) fn new() -> Self {
         Self {
             unfinished: Box::new(Count(AtomicUsize::new(0))),
-            all_done: WaitQueue::new(),
+            all_done: Waiters::new(),
         }
     }
 
@@ -125,6 +125,11 @@ impl Tasks {
         // Acquire: pairs with the Release that lowered the count, so a
         // joiner sees the work of every task_done() caller.
         self.unfinished.0.load(Ordering::Acquire)
+    }
+
+    /// The waiters of `join()`, threads and coroutines.
+    pub(crate) fn waiters(&self) -> &Waiters {
+        &self.all_done
     }
 
     /// Wakes every `join()`, to look at the count again.
