@@ -20,6 +20,10 @@ use shm_support::{fork, Name};
 /// A uid and gid no test file belongs to (`nobody` on most systems).
 const STRANGER: u32 = 65534;
 
+/// What a child exits with when the system refuses it new namespaces (a
+/// container without CAP_SYS_ADMIN, say): the case is skipped, not failed.
+const NO_NAMESPACES: i32 = 77;
+
 fn is_root() -> bool {
     // SAFETY: no preconditions.
     unsafe { libc::geteuid() == 0 }
@@ -217,7 +221,7 @@ fn a_sparse_segment_in_a_full_dev_shm_is_an_error_not_a_crash() {
                     c("size=1m").as_ptr().cast(),
                 ) != 0
             {
-                return 2;
+                return NO_NAMESPACES;
             }
         }
         // A forger writes a valid header over holes: a real queue, with
@@ -242,7 +246,10 @@ fn a_sparse_segment_in_a_full_dev_shm_is_an_error_not_a_crash() {
             Err(_) => 5,
         }
     });
-    assert_eq!(child.wait(), 0, "0: refused; 4: opened; 135: SIGBUS");
+    match child.wait() {
+        NO_NAMESPACES => eprintln!("skipped: this root may not make mount namespaces here"),
+        code => assert_eq!(code, 0, "0: refused; 4: opened; 135: SIGBUS"),
+    }
 }
 
 fn memfd(flags: libc::c_uint) -> OwnedFd {
@@ -346,7 +353,7 @@ fn a_process_that_cannot_tell_its_pid_namespace_opens_nothing() {
                     std::ptr::null(),
                 ) != 0
             {
-                return 2;
+                return NO_NAMESPACES;
             }
         }
         let inner = fork(move || {
@@ -375,7 +382,10 @@ fn a_process_that_cannot_tell_its_pid_namespace_opens_nothing() {
         });
         inner.wait()
     });
-    assert_eq!(child.wait(), 0);
+    match child.wait() {
+        NO_NAMESPACES => eprintln!("skipped: this root may not make PID and mount namespaces here"),
+        code => assert_eq!(code, 0),
+    }
     // The host's queue is as it was.
     assert_eq!(host.try_pop_with(|m| m.to_vec()), Ok(b"host job".to_vec()));
 }

@@ -6,8 +6,9 @@
 //! the items, comparisons included, and never waits while owning it: a
 //! `get` on an empty queue lets go, waits detached until the count says
 //! there may be an item, and tries again. The waits go through the core's
-//! [`WaitQueue`], whose readiness checks read only atomics (the count, the
-//! shut-down flag, `maxsize`), so a waiting thread never touches an item.
+//! [`WaitQueue`](ringq::wait::WaitQueue) (in [`Waiters`]), whose readiness
+//! checks read only atomics (the count, the shut-down flag, `maxsize`), so
+//! a waiting thread never touches an item.
 //! Items are released only once the vector is let go, so their `__del__`
 //! may use the queue.
 
