@@ -21,14 +21,15 @@ mod state;
 pub use hooks::{recovery_passes, Point as PausePoint};
 
 use std::fmt;
+use std::time::Instant;
 
 use super::error::ShmError;
 use super::liveness::{self, ProcessId};
 use super::participants::{self, Holder};
 use super::recovery;
-use super::ring::{Ring, Stall};
+use super::ring::{Attempt, Ring, Stall};
 use super::segment::{EntryIndex, Segment, Side};
-use super::wait;
+use super::wait::{self, Poll};
 use super::words::Owner;
 
 /// How a step of a push or pop ended without an error.
@@ -150,6 +151,41 @@ impl ShmQueue {
             batch.finish();
         }
         true
+    }
+
+    /// Waits until `deadline` until a claim on `side` could succeed,
+    /// claiming nothing: `claim` asks the claim path for zero slots, so
+    /// stalls are resolved and Closed is reported as for a real claim.
+    fn wait_without_claiming(
+        &self,
+        side: Side,
+        deadline: Option<Instant>,
+        claim: impl Fn(&Ring<'_>, Owner) -> Result<Attempt, ShmError>,
+    ) -> Result<(), ShmError> {
+        let me = self.participant()?;
+        let mine = self.seg.entry(me.entry).sleepers[side as usize];
+        let ring = self.ring();
+        wait::wait_until(&self.seg, side, mine, deadline, || {
+            let mut budget = self.stall_budget();
+            loop {
+                match claim(&ring, me.owner) {
+                    Ok(Attempt::Claimed(_)) => return Poll::Ready(Ok(())),
+                    Ok(Attempt::Unavailable) => return Poll::Pending { stalled: false },
+                    Ok(Attempt::Closed) => return Poll::Ready(Err(ShmError::Closed)),
+                    Ok(Attempt::Stalled(stall)) => {
+                        if !self.resolve(&stall) {
+                            return Poll::Pending { stalled: true };
+                        }
+                        budget -= 1;
+                        if budget == 0 {
+                            return Poll::Ready(Err(ShmError::Corrupt("stalls keep coming back")));
+                        }
+                    }
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
+            }
+        })
+        .unwrap_or(Err(ShmError::TimedOut))
     }
 
     /// Recovers every participant entry whose process has died without

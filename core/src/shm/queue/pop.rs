@@ -121,30 +121,7 @@ impl ShmQueue {
     /// assert_eq!(q.len(), 1); // still there
     /// ```
     pub fn wait_for_message_deadline(&self, deadline: Option<Instant>) -> Result<(), ShmError> {
-        let me = self.participant()?;
-        let mine = self.seg.entry(me.entry).sleepers[Side::Pop as usize];
-        let ring = self.ring();
-        wait::wait_until(&self.seg, Side::Pop, mine, deadline, || {
-            let mut budget = self.stall_budget();
-            loop {
-                match ring.try_claim_pop(me.owner, 0) {
-                    Ok(Attempt::Claimed(_)) => return Poll::Ready(Ok(())),
-                    Ok(Attempt::Unavailable) => return Poll::Pending { stalled: false },
-                    Ok(Attempt::Closed) => return Poll::Ready(Err(ShmError::Closed)),
-                    Ok(Attempt::Stalled(stall)) => {
-                        if !self.resolve(&stall) {
-                            return Poll::Pending { stalled: true };
-                        }
-                        budget -= 1;
-                        if budget == 0 {
-                            return Poll::Ready(Err(ShmError::Corrupt("stalls keep coming back")));
-                        }
-                    }
-                    Err(e) => return Poll::Ready(Err(e)),
-                }
-            }
-        })
-        .unwrap_or(Err(ShmError::TimedOut))
+        self.wait_without_claiming(Side::Pop, deadline, |ring, me| ring.try_claim_pop(me, 0))
     }
 
     /// Pops the oldest message into `f`, without waiting, and returns what

@@ -193,30 +193,7 @@ impl ShmQueue {
     /// assert_eq!(q.wait_for_room_deadline(soon), Err(ShmError::TimedOut));
     /// ```
     pub fn wait_for_room_deadline(&self, deadline: Option<Instant>) -> Result<(), ShmError> {
-        let me = self.participant()?;
-        let mine = self.seg.entry(me.entry).sleepers[Side::Push as usize];
-        let ring = self.ring();
-        wait::wait_until(&self.seg, Side::Push, mine, deadline, || {
-            let mut budget = self.stall_budget();
-            loop {
-                match ring.try_claim_push(me.owner, 0) {
-                    Ok(Attempt::Claimed(_)) => return Poll::Ready(Ok(())),
-                    Ok(Attempt::Unavailable) => return Poll::Pending { stalled: false },
-                    Ok(Attempt::Closed) => return Poll::Ready(Err(ShmError::Closed)),
-                    Ok(Attempt::Stalled(stall)) => {
-                        if !self.resolve(&stall) {
-                            return Poll::Pending { stalled: true };
-                        }
-                        budget -= 1;
-                        if budget == 0 {
-                            return Poll::Ready(Err(ShmError::Corrupt("stalls keep coming back")));
-                        }
-                    }
-                    Err(e) => return Poll::Ready(Err(e)),
-                }
-            }
-        })
-        .unwrap_or(Err(ShmError::TimedOut))
+        self.wait_without_claiming(Side::Push, deadline, |ring, me| ring.try_claim_push(me, 0))
     }
 
     /// Pushes `msg`, waiting for room for `timeout` at most.
