@@ -148,6 +148,35 @@ fn a_file_of_another_owner_is_refused_even_with_a_private_mode() {
     assert!(ShmQueue::open_trusting(&name.0, &Trust::new().owner(STRANGER)).is_ok());
 }
 
+/// In a forked child (one thread): leaves for new namespaces (`flags`, a
+/// mount namespace among them), makes every mount private to it, and mounts
+/// an empty tmpfs (with `options`) on `target`. `false` if the system
+/// refuses.
+fn tmpfs_in_own_namespace(flags: libc::c_int, target: &str, options: &str) -> bool {
+    let (none, root, target, tmpfs, options) =
+        (c("none"), c("/"), c(target), c("tmpfs"), c(options));
+    // SAFETY: the caller is a single-threaded forked child; every pointer is
+    // a NUL-terminated string that outlives the calls, and the mounts only
+    // change the child's own namespace.
+    unsafe {
+        libc::unshare(flags) == 0
+            && libc::mount(
+                none.as_ptr(),
+                root.as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) == 0
+            && libc::mount(
+                none.as_ptr(),
+                target.as_ptr(),
+                tmpfs.as_ptr(),
+                0,
+                options.as_ptr().cast(),
+            ) == 0
+    }
+}
+
 /// Punches a hole of `len` bytes at `offset` into the file open as `fd`.
 fn punch_hole(fd: libc::c_int, offset: u64, len: u64) {
     // SAFETY: `fd` is an open file; the call frees its pages in that range.
@@ -200,29 +229,8 @@ fn a_sparse_segment_in_a_full_dev_shm_is_an_error_not_a_crash() {
         return;
     }
     let child = fork(|| {
-        let none = c("none");
-        let dev_shm = c("/dev/shm");
-        // SAFETY: this forked child has one thread; it leaves the test's
-        // mount namespace for its own, then mounts only inside it.
-        unsafe {
-            if libc::unshare(libc::CLONE_NEWNS) != 0
-                || libc::mount(
-                    none.as_ptr(),
-                    c("/").as_ptr(),
-                    std::ptr::null(),
-                    libc::MS_REC | libc::MS_PRIVATE,
-                    std::ptr::null(),
-                ) != 0
-                || libc::mount(
-                    none.as_ptr(),
-                    dev_shm.as_ptr(),
-                    c("tmpfs").as_ptr(),
-                    0,
-                    c("size=1m").as_ptr().cast(),
-                ) != 0
-            {
-                return NO_NAMESPACES;
-            }
+        if !tmpfs_in_own_namespace(libc::CLONE_NEWNS, "/dev/shm", "size=1m") {
+            return NO_NAMESPACES;
         }
         // A forger writes a valid header over holes: a real queue, with
         // every page after the header punched out.
@@ -333,28 +341,9 @@ fn a_process_that_cannot_tell_its_pid_namespace_opens_nothing() {
     let shared_name = name.0.clone();
     let inherited = &host;
     let child = fork(move || {
-        let none = c("none");
-        // SAFETY: this forked child has one thread. The new PID namespace
-        // applies to its children; the mounts stay in its own namespace.
-        unsafe {
-            if libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWPID) != 0
-                || libc::mount(
-                    none.as_ptr(),
-                    c("/").as_ptr(),
-                    std::ptr::null(),
-                    libc::MS_REC | libc::MS_PRIVATE,
-                    std::ptr::null(),
-                ) != 0
-                || libc::mount(
-                    none.as_ptr(),
-                    c("/proc").as_ptr(),
-                    c("tmpfs").as_ptr(),
-                    0,
-                    std::ptr::null(),
-                ) != 0
-            {
-                return NO_NAMESPACES;
-            }
+        // The new PID namespace applies to this child's children.
+        if !tmpfs_in_own_namespace(libc::CLONE_NEWNS | libc::CLONE_NEWPID, "/proc", "") {
+            return NO_NAMESPACES;
         }
         let inner = fork(move || {
             if std::process::id() != 1 {
