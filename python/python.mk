@@ -28,8 +28,9 @@ build-python: $(PY_VENV_STAMP)
 		$(PY_VENV)/bin/maturin develop --release --quiet
 
 # Stubs against the compiled module, the examples with both queue modules
-# (the process pool small, to keep the run short), a Python consumer of a
-# C producer, then the test suite (its summary line comes last).
+# (the process pool small, to keep the run short), the asyncio front end on
+# ringq, a Python consumer of a C producer, then the test suite (its
+# summary line comes last).
 test-python: build-python build-c-examples
 	cd $(ROOT) && $(PY) -m mypy.stubtest ringq
 	cd $(ROOT) && $(PY) -m mypy --strict --no-incremental examples/python/thread_pool.py
@@ -38,6 +39,8 @@ test-python: build-python build-c-examples
 	cd $(ROOT) && $(PY) -m mypy --strict --no-incremental examples/python/process_pool.py
 	cd $(ROOT) && timeout 300 $(PY) examples/python/process_pool.py --impl ringq --tasks 2000
 	cd $(ROOT) && timeout 300 $(PY) examples/python/process_pool.py --impl multiprocessing --tasks 2000
+	cd $(ROOT) && $(PY) -m mypy --strict --no-incremental examples/python/asyncio_bridge.py
+	cd $(ROOT) && timeout 300 $(PY) examples/python/asyncio_bridge.py --impl ringq
 	cd $(ROOT) && $(PY) -m mypy --strict --no-incremental examples/python/c_producer.py
 	cd $(ROOT) && timeout 300 $(PY) examples/python/c_producer.py --producer $(C_OUT)/shm_producer
 	cd $(ROOT) && timeout 1200 $(PY) -m pytest -p no:cacheprovider tests/python
