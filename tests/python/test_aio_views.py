@@ -493,3 +493,27 @@ def test_the_checks_can_fail(check: Any, break_it: Callable[[Any], dict[str, Any
     run(check, RINGQ[0])
     with pytest.raises(fails_with):
         run(check, lambda maxsize=0: _Broken(maxsize, break_it))
+
+
+def test_the_view_of_a_subclass_with_hooks() -> None:
+    """Its _nowait methods go through the hooks; its awaitables raise
+    TypeError, as the queue's own async methods do."""
+
+    class Hooked(ringq.Queue):  # type: ignore[type-arg]
+        def _put(self, item: Any) -> None:
+            super()._put(item * 10)  # type: ignore[misc]
+
+    view = Hooked(1).async_q
+    view.put_nowait(1)
+    with pytest.raises(asyncio.QueueFull):
+        view.put_nowait(2)
+    assert view.get_nowait() == 10
+
+    async def main() -> None:
+        with pytest.raises(TypeError):
+            await view.get()
+
+    asyncio.run(main())
+    view.shutdown()
+    with pytest.raises(ringq.AsyncQueueShutDown):
+        view.get_nowait()
