@@ -4,7 +4,7 @@
 # these recipes create and fill on first use (and again when this file
 # changes); later runs only rebuild the extension, incrementally.
 
-.PHONY: build-python test-python bench-python python-venv test-cpython-queue
+.PHONY: build-python test-python bench-python python-venv test-cpython-queue test-cpython-asyncio-queues
 
 PYTHON ?= python3
 PY_VENV := $(ROOT)/.venv
@@ -45,6 +45,7 @@ test-python: build-python build-c-examples
 	cd $(ROOT) && timeout 300 $(PY) examples/python/c_producer.py --producer $(C_OUT)/shm_producer
 	cd $(ROOT) && timeout 1200 $(PY) -m pytest -p no:cacheprovider tests/python
 	$(MAKE) --no-print-directory test-cpython-queue
+	$(MAKE) --no-print-directory test-cpython-asyncio-queues
 
 # CPython's own Lib/test/test_queue.py against ringq (see
 # tests/python/cpython/run_test_queue.py), on every CPython that gets a
@@ -68,6 +69,26 @@ test-cpython-queue: wheels
 		summary="$$summary$$(tail -n 1 "$$out/test_queue.log")"$$'\n'; \
 	done; \
 	echo; echo "test_queue summary:"; printf "%s" "$$summary"
+
+# CPython's own Lib/test/test_asyncio/test_queues.py against the async_q
+# views of ringq's Queue, LifoQueue and PriorityQueue (see
+# tests/python/cpython/run_test_asyncio_queues.py), the same way: every
+# CPython with a release wheel, against that wheel, unpacked.
+test-cpython-asyncio-queues: wheels
+	@summary=""; \
+	for run in $(WHEEL_PYTHONS); do \
+		tag=$$("$$run" -c 'import sys; print("cp%d%d" % sys.version_info[:2])'); \
+		wheel=$$(ls $(DIST_DIR)/ringq-*-$$tag-$$tag-*.whl); \
+		out="$(CPYTHON_BUILD)/asyncio-queues/$$tag"; \
+		rm -rf "$$out"; mkdir -p "$$out"; \
+		"$$run" -m zipfile -e "$$wheel" "$$out/site"; \
+		if ! ($(RUN_TEST_QUEUE) env PYTHONPATH="$$out/site" "$$run" -B run_test_asyncio_queues.py) > "$$out/test_queues.log" 2>&1; then \
+			cat "$$out/test_queues.log"; exit 1; \
+		fi; \
+		cat "$$out/test_queues.log"; \
+		summary="$$summary$$(tail -n 1 "$$out/test_queues.log")"$$'\n'; \
+	done; \
+	echo; echo "test_asyncio/test_queues summary:"; printf "%s" "$$summary"
 
 # The peers of the process-queue and asyncio benchmarks (and uvloop, which
 # the asyncio tests use when it is there), installed into the virtualenv.

@@ -27,9 +27,18 @@ The exceptions are the standard library's own: ``ringq.Empty is
 queue.Empty`` and ``ringq.Full is queue.Full``. ``ringq.ShutDown`` is
 ``queue.ShutDown`` on Python 3.13 and later, and a class of this package
 (a subclass of ``Exception``) before that.
+
+Coroutines await the same queues (``await q.async_get()``), and
+``q.async_q`` is a view of ``Queue``, ``LifoQueue`` or ``PriorityQueue``
+with :class:`asyncio.Queue`'s API, ``q.sync_q`` one with
+:class:`queue.Queue`'s: code written for ``janus`` runs with ``import
+ringq as janus``, whose exception names (``SyncQueueEmpty``,
+``AsyncQueueEmpty``, ...) are here too. The asyncio names are loaded on
+first use, so that ``import ringq`` does not import :mod:`asyncio`.
 """
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 from ringq._ringq import (
     AsyncOperation,
@@ -44,8 +53,27 @@ from ringq._ringq import (
     __version__,
 )
 
+if TYPE_CHECKING:
+    from asyncio import QueueEmpty as AsyncQueueEmpty
+    from asyncio import QueueFull as AsyncQueueFull
+
+    from ringq._aio_views import AsyncQueueShutDown, AsyncQueueView, SyncQueueView
+
+    AsyncQueue = AsyncQueueView
+    SyncQueue = SyncQueueView
+
+# janus's names for the exceptions of its sync_q.
+SyncQueueEmpty = Empty
+SyncQueueFull = Full
+SyncQueueShutDown = ShutDown
+
 __all__ = [
     "AsyncOperation",
+    "AsyncQueue",
+    "AsyncQueueEmpty",
+    "AsyncQueueFull",
+    "AsyncQueueShutDown",
+    "AsyncQueueView",
     "Empty",
     "Full",
     "LifoQueue",
@@ -54,8 +82,36 @@ __all__ = [
     "SPSCQueue",
     "ShutDown",
     "SimpleQueue",
+    "SyncQueue",
+    "SyncQueueEmpty",
+    "SyncQueueFull",
+    "SyncQueueShutDown",
+    "SyncQueueView",
     "__version__",
 ]
+
+# Loaded on first use: each of these imports asyncio.
+_ASYNCIO_NAMES = {
+    "AsyncQueueEmpty": ("asyncio", "QueueEmpty"),
+    "AsyncQueueFull": ("asyncio", "QueueFull"),
+    "AsyncQueueShutDown": ("ringq._aio_views", "AsyncQueueShutDown"),
+    "AsyncQueueView": ("ringq._aio_views", "AsyncQueueView"),
+    "SyncQueueView": ("ringq._aio_views", "SyncQueueView"),
+    "AsyncQueue": ("ringq._aio_views", "AsyncQueueView"),
+    "SyncQueue": ("ringq._aio_views", "SyncQueueView"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ASYNCIO_NAMES:
+        import importlib
+
+        module, attr = _ASYNCIO_NAMES[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 if sys.platform.startswith("linux"):
     from ringq._ringq import JoinableProcessQueue, ProcessQueue

@@ -5,10 +5,12 @@ from collections.abc import Iterable
 from queue import Empty as Empty
 from queue import Full as Full
 from types import GenericAlias
-from collections.abc import Generator
+from collections.abc import Coroutine, Generator
 from typing import Any, Generic, TypeVar, final
 
 from typing_extensions import disjoint_base
+
+from ringq._aio_views import AsyncQueueView, SyncQueueView
 
 if sys.version_info >= (3, 13):
     from queue import ShutDown as ShutDown
@@ -108,6 +110,21 @@ class Queue(Generic[_T]):
         """Wait, without blocking the event loop, until every item is marked done."""
     def shutdown(self, immediate: bool = False) -> None:
         """Shut-down the queue, making queue gets and puts raise ShutDown."""
+    @property
+    def async_q(self) -> AsyncQueueView[_T]:
+        """This queue with asyncio.Queue's API; the same object each time."""
+    @property
+    def sync_q(self) -> SyncQueueView[_T]:
+        """This queue with queue.Queue's API, as janus.Queue.sync_q; the same object each time."""
+    @property
+    def closed(self) -> bool:
+        """Whether the queue was shut down (or closed), as janus's."""
+    def close(self) -> None:
+        """Shut the queue down at once, dropping what it holds: shutdown(immediate=True)."""
+    def wait_closed(self) -> Coroutine[Any, Any, None]:
+        """Wait until the queue is closed; RuntimeError if it was not shut down."""
+    def aclose(self) -> Coroutine[Any, Any, None]:
+        """close(), then wait_closed()."""
 
 @disjoint_base
 class SimpleQueue(Generic[_T]):
@@ -260,6 +277,21 @@ class LifoQueue(Generic[_T]):
         """Wait, without blocking the event loop, until every item is marked done."""
     def shutdown(self, immediate: bool = False) -> None:
         """Shut-down the queue, making queue gets and puts raise ShutDown."""
+    @property
+    def async_q(self) -> AsyncQueueView[_T]:
+        """This queue with asyncio.Queue's API; the same object each time."""
+    @property
+    def sync_q(self) -> SyncQueueView[_T]:
+        """This queue with queue.Queue's API, as janus.Queue.sync_q; the same object each time."""
+    @property
+    def closed(self) -> bool:
+        """Whether the queue was shut down (or closed), as janus's."""
+    def close(self) -> None:
+        """Shut the queue down at once, dropping what it holds: shutdown(immediate=True)."""
+    def wait_closed(self) -> Coroutine[Any, Any, None]:
+        """Wait until the queue is closed; RuntimeError if it was not shut down."""
+    def aclose(self) -> Coroutine[Any, Any, None]:
+        """close(), then wait_closed()."""
 
 @disjoint_base
 class PriorityQueue(Generic[_T]):
@@ -322,6 +354,21 @@ class PriorityQueue(Generic[_T]):
         """Wait, without blocking the event loop, until every item is marked done."""
     def shutdown(self, immediate: bool = False) -> None:
         """Shut-down the queue, making queue gets and puts raise ShutDown."""
+    @property
+    def async_q(self) -> AsyncQueueView[_T]:
+        """This queue with asyncio.Queue's API; the same object each time."""
+    @property
+    def sync_q(self) -> SyncQueueView[_T]:
+        """This queue with queue.Queue's API, as janus.Queue.sync_q; the same object each time."""
+    @property
+    def closed(self) -> bool:
+        """Whether the queue was shut down (or closed), as janus's."""
+    def close(self) -> None:
+        """Shut the queue down at once, dropping what it holds: shutdown(immediate=True)."""
+    def wait_closed(self) -> Coroutine[Any, Any, None]:
+        """Wait until the queue is closed; RuntimeError if it was not shut down."""
+    def aclose(self) -> Coroutine[Any, Any, None]:
+        """close(), then wait_closed()."""
 
 if sys.platform == "linux":
     from typing_extensions import Buffer as _Buffer

@@ -15,6 +15,7 @@
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
+use crate::aio::views::Views;
 use crate::aio::Waiters;
 use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
@@ -59,6 +60,8 @@ pub(crate) struct OrderedQueue<D: Discipline> {
     /// Threads waiting for room (or for the shutdown).
     pub(crate) not_full: Waiters,
     tasks: Tasks,
+    /// `async_q` and `sync_q`, once made.
+    pub(crate) views: Views,
     // fn() -> D: the queue holds no D, so D need not be Send or Sync.
     discipline: PhantomData<fn() -> D>,
 }
@@ -72,6 +75,7 @@ impl<D: Discipline> OrderedQueue<D> {
             not_empty: Waiters::new(),
             not_full: Waiters::new(),
             tasks: Tasks::new(),
+            views: Views::new(),
             discipline: PhantomData,
         }
     }
@@ -398,6 +402,7 @@ impl<D: Discipline> OrderedQueue<D> {
         self.not_empty.traverse(visit)?;
         self.not_full.traverse(visit)?;
         self.tasks.waiters().traverse(visit)?;
+        self.views.traverse(visit)?;
         self.items.traverse(visit)
     }
 
@@ -406,6 +411,7 @@ impl<D: Discipline> OrderedQueue<D> {
         self.not_empty.clear();
         self.not_full.clear();
         self.tasks.waiters().clear();
+        self.views.clear();
         let items = self.items.clear();
         if !items.is_empty() {
             self.not_full.notify_all();

@@ -4,6 +4,7 @@
 //! installed by [`crate::fastcall`], which calls the fast and slow paths
 //! defined here; everything else is an ordinary PyO3 method.
 
+use crate::aio::views::Views;
 use crate::aio::Waiters;
 use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::gc::PyVisit;
@@ -36,6 +37,8 @@ pub struct Queue {
     pub(crate) not_empty: Waiters,
     /// Putters waiting for room (or for shutdown).
     pub(crate) not_full: Waiters,
+    /// `async_q` and `sync_q`, once made.
+    pub(crate) views: Views,
 }
 
 impl Hot for Queue {
@@ -200,6 +203,7 @@ impl Queue {
             tasks: Tasks::new(),
             not_empty: Waiters::new(),
             not_full: Waiters::new(),
+            views: Views::new(),
         })
     }
 
@@ -393,6 +397,7 @@ impl Queue {
         self.not_empty.traverse(&visit)?;
         self.not_full.traverse(&visit)?;
         self.tasks.waiters().traverse(&visit)?;
+        self.views.traverse(&visit)?;
         self.store.visit_at_rest(|item| visit.call(item))
     }
 
@@ -400,6 +405,7 @@ impl Queue {
         self.not_empty.clear();
         self.not_full.clear();
         self.tasks.waiters().clear();
+        self.views.clear();
         // Released after the store let go of them, so a __del__ that uses
         // the queue finds it consistent.
         drop(self.store.take_all());

@@ -9,6 +9,9 @@
 //!   machine that tries the operation, registers, and waits to be told.
 //! - [`faces`]: the methods on each class, and how each class tries one
 //!   operation without waiting.
+//! - [`views`]: `q.async_q` and `q.sync_q`, the `asyncio.Queue`- and
+//!   `queue.Queue`-shaped views of a queue (Python classes in
+//!   `ringq/_aio_views.py`), and the `janus.Queue` methods around them.
 //!
 //! # Costs
 //!
@@ -40,6 +43,7 @@
 
 pub(crate) mod faces;
 pub(crate) mod op;
+pub(crate) mod views;
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
