@@ -24,6 +24,11 @@
 //! step returns to the slow path instead. Should one ever panic all the
 //! same, Rust aborts the process with a message rather than unwind into C.
 //!
+//! The awaitable that the async methods return is stepped once per `await`
+//! too, so its interpreter slots (`am_await`, `tp_iternext`, `am_send`)
+//! are functions of this module as well ([`install_awaitable`]); they run
+//! the step that [`crate::aio::op`] defines, inside [`guarded`].
+//!
 //! Everything that is not per item stays in ordinary PyO3.
 //!
 //! The functions are added to the classes that PyO3 built, as method
@@ -42,6 +47,7 @@ use pyo3::pyclass::boolean_struct::True;
 use pyo3::types::{PyString, PyTuple, PyType};
 use pyo3::PyClass;
 
+use crate::aio::op::{AsyncOp, Step};
 use crate::backing::Item;
 use crate::tasks::Tasks;
 
@@ -241,23 +247,37 @@ unsafe fn this<'a, 'py: 'a, T: Hot>(py: Python<'py>, slf: &'a *mut ffi::PyObject
 #[cold]
 #[inline(never)]
 fn attached(body: impl FnOnce(Python<'_>) -> PyResult<*mut ffi::PyObject>) -> *mut ffi::PyObject {
+    guarded(body).unwrap_or(std::ptr::null_mut())
+}
+
+/// [`attached`] for a hot caller, and for any result: `None` when `body`
+/// failed, with the exception set.
+#[inline(always)]
+fn guarded<R>(body: impl FnOnce(Python<'_>) -> PyResult<R>) -> Option<R> {
     // The thread is attached already: `attach` only records it for PyO3.
     Python::attach(|py| match catch_unwind(AssertUnwindSafe(|| body(py))) {
-        Ok(Ok(result)) => result,
+        Ok(Ok(result)) => Some(result),
         Ok(Err(err)) => {
             err.restore(py);
-            std::ptr::null_mut()
+            None
         }
         Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a ringq method panicked".to_owned());
-            PanicException::new_err(message).restore(py);
-            std::ptr::null_mut()
+            panicked(py, payload.as_ref());
+            None
         }
     })
+}
+
+/// Raises the `PanicException` for a caught panic.
+#[cold]
+#[inline(never)]
+fn panicked(py: Python<'_>, payload: &(dyn std::any::Any + Send)) {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a ringq method panicked".to_owned());
+    PanicException::new_err(message).restore(py);
 }
 
 /// A new reference to `None`.
@@ -708,4 +728,148 @@ unsafe fn parse<'a, 'py, const N: usize>(
         )));
     }
     Ok(out)
+}
+
+/// Points the interpreter's own slots of the awaitable's type (what
+/// `await`, `next()` and a task's step call, once per step) at the
+/// functions below, in place of PyO3's trampolines:
+///
+/// - `am_await` returns the operation itself, as `__await__` does.
+/// - `tp_iternext` runs a step; a completed operation raises
+///   `StopIteration` with its result, built as a generator's `return`
+///   builds it.
+/// - `am_send` (Python 3.10 and later) runs a step and hands a result back
+///   with no exception at all, which Python 3.10 and 3.11 use for every
+///   `await`, and every version for a task's steps.
+///
+/// The Python-level `__await__`, `__next__` and `send` stay PyO3's: the
+/// type's descriptors keep the functions they were made with, and do the
+/// same.
+///
+/// # Errors
+///
+/// `SystemError` if the type has no async slots (PyO3 gives every class
+/// with `__await__` one).
+pub(crate) fn install_awaitable(ty: &Bound<'_, PyType>) -> PyResult<()> {
+    let raw = ty.as_type_ptr();
+    // SAFETY: `ty` is a live heap type that no instance or other thread has
+    // seen yet (the module is being initialised); its slots are plain
+    // fields, and `PyType_Modified` drops what the interpreter cached of
+    // them. A heap type's `tp_as_async` points into the type object.
+    unsafe {
+        let methods = (*raw).tp_as_async;
+        if methods.is_null() {
+            return Err(PySystemError::new_err("AsyncOperation has no async slots"));
+        }
+        (*methods).am_await = Some(op_await);
+        #[cfg(Py_3_10)]
+        {
+            (*methods).am_send = Some(op_send);
+        }
+        (*raw).tp_iternext = Some(op_next);
+        ffi::PyType_Modified(raw);
+    }
+    Ok(())
+}
+
+/// `__await__`: the operation is its own iterator.
+///
+/// # Safety
+///
+/// Called by the interpreter as the `am_await` slot of the awaitable's
+/// type: the thread is attached and `slf` is a live object.
+unsafe extern "C" fn op_await(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: `slf` is a live object (the contract); the new reference is
+    // what the caller takes.
+    unsafe { ffi::compat::Py_NewRef(slf) }
+}
+
+/// The operation a slot was called on.
+///
+/// # Safety
+///
+/// `slf` must point to a live `AsyncOp`, which stays alive for `'a`, and
+/// the thread must be attached.
+#[inline(always)]
+unsafe fn operation<'a, 'py: 'a>(
+    py: Python<'py>,
+    slf: &'a *mut ffi::PyObject,
+) -> &'a Bound<'py, AsyncOp> {
+    // SAFETY: forwarded from our caller; the type is final, so `slf` is an
+    // `AsyncOp` and nothing else.
+    unsafe { Bound::ref_from_ptr(py, slf).cast_unchecked::<AsyncOp>() }
+}
+
+/// `__next__`: one step; a completed operation raises `StopIteration`
+/// with its result.
+///
+/// # Safety
+///
+/// Called by the interpreter as the `tp_iternext` slot of the awaitable's
+/// type: the thread is attached and `slf` is a live `AsyncOp`.
+unsafe extern "C" fn op_next(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    let step = guarded(|py| {
+        // SAFETY: forwarded from our caller.
+        AsyncOp::step_of(unsafe { operation(py, &slf) })
+    });
+    match step {
+        Some(Step::Yield(future)) => future.into_ptr(),
+        Some(Step::Done(result)) => stop_iteration(result),
+        None => std::ptr::null_mut(),
+    }
+}
+
+/// Raises `StopIteration` carrying `value` as CPython's generators do for
+/// `return value`, and returns NULL. The exception object is built only
+/// where the value could be mistaken for the arguments (a tuple) or for
+/// the exception itself; otherwise the interpreter may take the value
+/// straight back without building it.
+fn stop_iteration(value: Py<PyAny>) -> *mut ffi::PyObject {
+    let raw = value.into_ptr();
+    // SAFETY: `raw` is a live object whose reference we own; `StopIteration`
+    // is a static exception type. `PyErr_SetObject` takes its own
+    // references, and ours is released last. Every function here is called
+    // attached, with no exception set (the step succeeded).
+    unsafe {
+        let stop = ffi::PyExc_StopIteration;
+        if ffi::PyTuple_Check(raw) == 0 && ffi::PyExceptionInstance_Check(raw) == 0 {
+            ffi::PyErr_SetObject(stop, raw);
+        } else {
+            let exception = ffi::PyObject_CallOneArg(stop, raw);
+            if !exception.is_null() {
+                ffi::PyErr_SetObject(stop, exception);
+                ffi::Py_DECREF(exception);
+            }
+        }
+        ffi::Py_DECREF(raw);
+    }
+    std::ptr::null_mut()
+}
+
+/// `send(value)`: one step; the value sent is ignored, as `send` ignores
+/// it. A completed operation returns its result as `PYGEN_RETURN`.
+///
+/// # Safety
+///
+/// Called by the interpreter as the `am_send` slot of the awaitable's
+/// type: the thread is attached, `slf` is a live `AsyncOp`, `value` a live
+/// object, and `result` points to writable storage for one reference.
+#[cfg(Py_3_10)]
+unsafe extern "C" fn op_send(
+    slf: *mut ffi::PyObject,
+    _value: *mut ffi::PyObject,
+    result: *mut *mut ffi::PyObject,
+) -> ffi::PySendResult {
+    let step = guarded(|py| {
+        // SAFETY: forwarded from our caller.
+        AsyncOp::step_of(unsafe { operation(py, &slf) })
+    });
+    let (status, out) = match step {
+        Some(Step::Yield(future)) => (ffi::PySendResult::PYGEN_NEXT, future.into_ptr()),
+        Some(Step::Done(value)) => (ffi::PySendResult::PYGEN_RETURN, value.into_ptr()),
+        None => (ffi::PySendResult::PYGEN_ERROR, std::ptr::null_mut()),
+    };
+    // SAFETY: `result` is writable (the contract); it takes the reference.
+    unsafe { *result = out };
+    status
 }

@@ -66,8 +66,10 @@ struct Wait {
 }
 
 /// What a step came to.
-enum Step {
+pub(crate) enum Step {
+    /// The operation completed with this result.
     Done(Py<PyAny>),
+    /// The operation waits: the future to yield to the event loop.
     Yield(Py<PyAny>),
 }
 
@@ -279,18 +281,33 @@ impl AsyncOp {
         Ok(Step::Yield(future.clone().unbind()))
     }
 
+    /// Runs one step, and leaves nothing registered if it failed.
+    fn advance(&mut self, py: Python<'_>) -> PyResult<Step> {
+        let result = self.step(py);
+        if result.is_err() && !self.finished {
+            // An error of the loop's own (creating the future, say): leave
+            // nothing registered.
+            self.abandon(py);
+        }
+        result
+    }
+
+    /// One step of `op`, as `send(None)` runs it: what the interpreter's
+    /// own slots in [`crate::fastcall`] call.
+    ///
+    /// # Errors
+    ///
+    /// What the operation raised (`ShutDown`, `queue.Empty` at a deadline,
+    /// `RuntimeError` without a running loop or when reused), or
+    /// `RuntimeError` when `op` is already running its step.
+    pub(crate) fn step_of(op: &Bound<'_, Self>) -> PyResult<Step> {
+        op.try_borrow_mut()?.advance(op.py())
+    }
+
     fn resume(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        match self.step(py) {
-            Ok(Step::Yield(future)) => Ok(future),
-            Ok(Step::Done(result)) => Err(PyStopIteration::new_err((result,))),
-            Err(err) => {
-                if !self.finished {
-                    // An error of the loop's own (creating the future, say):
-                    // leave nothing registered.
-                    self.abandon(py);
-                }
-                Err(err)
-            }
+        match self.advance(py)? {
+            Step::Yield(future) => Ok(future),
+            Step::Done(result) => Err(PyStopIteration::new_err((result,))),
         }
     }
 }
