@@ -102,12 +102,7 @@ impl AsyncOp {
 
     /// One try at the operation, attached: `Some` with the result when it
     /// completed, `None` when it must wait.
-    fn attempt(
-        &mut self,
-        py: Python<'_>,
-        face: &dyn Face,
-        queue: &Bound<'_, PyAny>,
-    ) -> PyResult<Option<Py<PyAny>>> {
+    fn attempt(&mut self, py: Python<'_>, face: &dyn Face) -> PyResult<Option<Py<PyAny>>> {
         match &mut self.op {
             Op::Get => face.try_get(py),
             Op::Put(pending) => {
@@ -122,11 +117,9 @@ impl AsyncOp {
                     }
                 }
             }
-            Op::GetMany(max) => match queue.call_method1(intern!(py, "get_many"), (*max, false)) {
-                Ok(list) => Ok(Some(list.unbind())),
-                Err(err) if err.is_instance_of::<errors::Empty>(py) => Ok(None),
-                Err(err) => Err(err),
-            },
+            Op::GetMany(max) => Ok(face
+                .try_get_many(py, *max)?
+                .map(|list| list.into_any().unbind())),
             Op::PutMany(items) => {
                 while let Some(item) = items.pop_front() {
                     if let Err(item) = face.try_put(py, item)? {
@@ -202,7 +195,7 @@ impl AsyncOp {
         let told = self.leave(py, face);
         let mut registered = false;
         loop {
-            match self.attempt(py, face, &queue) {
+            match self.attempt(py, face) {
                 Ok(Some(result)) => {
                     // Registered a moment ago and told meanwhile: that
                     // notification is someone else's.
