@@ -26,8 +26,10 @@
 //!
 //! The awaitable that the async methods return is stepped once per `await`
 //! too, so its interpreter slots (`am_await`, `tp_iternext`, `am_send`)
-//! are functions of this module as well ([`install_awaitable`]); they run
-//! the step that [`crate::aio::op`] defines, inside [`guarded`].
+//! are functions of this module as well ([`install_awaitable`]). Their
+//! fast path is [`AsyncOp::at_once`], a get or put that completes through
+//! the class's [`Hot`] fast operation, as panic-free as the others here;
+//! the full step that [`crate::aio::op`] defines runs inside [`guarded`].
 //!
 //! Everything that is not per item stays in ordinary PyO3.
 //!
@@ -808,15 +810,28 @@ unsafe fn operation<'a, 'py: 'a>(
 /// Called by the interpreter as the `tp_iternext` slot of the awaitable's
 /// type: the thread is attached and `slf` is a live `AsyncOp`.
 unsafe extern "C" fn op_next(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
-    let step = guarded(|py| {
-        // SAFETY: forwarded from our caller.
-        AsyncOp::step_of(unsafe { operation(py, &slf) })
-    });
+    // SAFETY: the thread is attached (the contract).
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: forwarded from our caller.
+    let op = unsafe { operation(py, &slf) };
+    // The fast path: panic-free, and it releases no Python object.
+    let step = match AsyncOp::at_once(op) {
+        Some(result) => Some(Step::Done(result)),
+        None => step_slow(op),
+    };
     match step {
         Some(Step::Yield(future)) => future.into_ptr(),
         Some(Step::Done(result)) => stop_iteration(result),
         None => std::ptr::null_mut(),
     }
+}
+
+/// The full step of an operation that did not complete at once: `None`
+/// with the exception set when it raised.
+#[cold]
+#[inline(never)]
+fn step_slow(op: &Bound<'_, AsyncOp>) -> Option<Step> {
+    guarded(|_| AsyncOp::step_of(op))
 }
 
 /// Raises `StopIteration` carrying `value` as CPython's generators do for
@@ -860,10 +875,15 @@ unsafe extern "C" fn op_send(
     _value: *mut ffi::PyObject,
     result: *mut *mut ffi::PyObject,
 ) -> ffi::PySendResult {
-    let step = guarded(|py| {
-        // SAFETY: forwarded from our caller.
-        AsyncOp::step_of(unsafe { operation(py, &slf) })
-    });
+    // SAFETY: the thread is attached (the contract).
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: forwarded from our caller.
+    let op = unsafe { operation(py, &slf) };
+    // The fast path: panic-free, and it releases no Python object.
+    let step = match AsyncOp::at_once(op) {
+        Some(result) => Some(Step::Done(result)),
+        None => step_slow(op),
+    };
     let (status, out) = match step {
         Some(Step::Yield(future)) => (ffi::PySendResult::PYGEN_NEXT, future.into_ptr()),
         Some(Step::Done(value)) => (ffi::PySendResult::PYGEN_RETURN, value.into_ptr()),

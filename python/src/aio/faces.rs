@@ -54,6 +54,20 @@ pub(crate) trait Face: Sync {
     /// The unfinished tasks (0 for a class without them).
     fn unfinished(&self) -> usize;
 
+    /// One get through the class's [`Hot`] fast path, which cannot panic
+    /// and releases no Python object outside a notifier's own attach (see
+    /// [`crate::fastcall`]): `None` when it can't be had that way, and
+    /// [`try_get`](Self::try_get) must run.
+    fn get_now(&self) -> Option<Item> {
+        None
+    }
+
+    /// One put as [`get_now`](Self::get_now) gets: the item back when
+    /// [`try_put`](Self::try_put) must run.
+    fn put_now(&self, item: Item) -> Result<(), Item> {
+        Err(item)
+    }
+
     /// Up to `max` items, without waiting: `None` when the queue is empty.
     ///
     /// # Errors
@@ -133,6 +147,14 @@ impl Face for Queue {
         hot_put(self, py, item)
     }
 
+    fn get_now(&self) -> Option<Item> {
+        self.get_fast()
+    }
+
+    fn put_now(&self, item: Item) -> Result<(), Item> {
+        self.put_fast(item)
+    }
+
     fn unfinished(&self) -> usize {
         self.tasks.unfinished()
     }
@@ -160,6 +182,14 @@ impl Face for SimpleQueue {
 
     fn try_put(&self, py: Python<'_>, item: Item) -> PyResult<Result<(), Item>> {
         hot_put(self, py, item)
+    }
+
+    fn get_now(&self) -> Option<Item> {
+        self.get_fast()
+    }
+
+    fn put_now(&self, item: Item) -> Result<(), Item> {
+        self.put_fast(item)
     }
 
     fn unfinished(&self) -> usize {
@@ -190,6 +220,14 @@ impl Face for SpscQueue {
 
     fn try_put(&self, py: Python<'_>, item: Item) -> PyResult<Result<(), Item>> {
         hot_put(self, py, item)
+    }
+
+    fn get_now(&self) -> Option<Item> {
+        self.get_fast()
+    }
+
+    fn put_now(&self, item: Item) -> Result<(), Item> {
+        self.put_fast(item)
     }
 
     fn unfinished(&self) -> usize {

@@ -285,6 +285,38 @@ impl AsyncOp {
         result
     }
 
+    /// The step of a get or put that completes at once, through the
+    /// class's [`Face::get_now`] or [`Face::put_now`]; `None` when the
+    /// full step must run (it tries again). Like those, it cannot panic,
+    /// and it releases no Python object itself (a notifier that tells a
+    /// waiting coroutine attaches on its own), so the interpreter's slots
+    /// in [`crate::fastcall`] run it without PyO3's guard.
+    pub(crate) fn at_once(op: &Bound<'_, Self>) -> Option<Py<PyAny>> {
+        let py = op.py();
+        let mut guard = op.try_borrow_mut().ok()?;
+        let this = &mut *guard;
+        if this.finished || this.wait.is_some() {
+            return None;
+        }
+        let face = (this.view)(this.queue.as_ref()?.bind(py));
+        let result = match &mut this.op {
+            Op::Get => face.get_now()?,
+            Op::Put(pending) => {
+                let item = pending.take()?;
+                if let Err(item) = face.put_now(item) {
+                    *pending = Some(item);
+                    return None;
+                }
+                py.None()
+            }
+            _ => return None,
+        };
+        // Neither a get nor a put that completed holds an object to release.
+        this.finished = true;
+        this.op = Op::Join;
+        Some(result)
+    }
+
     /// One step of `op`, as `send(None)` runs it: what the interpreter's
     /// own slots in [`crate::fastcall`] call.
     ///
