@@ -24,6 +24,13 @@
 //! step returns to the slow path instead. Should one ever panic all the
 //! same, Rust aborts the process with a message rather than unwind into C.
 //!
+//! The awaitable that the async methods return is stepped once per `await`
+//! too, so its interpreter slots (`am_await`, `tp_iternext`, `am_send`)
+//! are functions of this module as well ([`install_awaitable`]). Their
+//! fast path is [`AsyncOp::at_once`], a get or put that completes through
+//! the class's [`Hot`] fast operation, as panic-free as the others here;
+//! the full step that [`crate::aio::op`] defines runs inside [`guarded`].
+//!
 //! Everything that is not per item stays in ordinary PyO3.
 //!
 //! The functions are added to the classes that PyO3 built, as method
@@ -42,6 +49,7 @@ use pyo3::pyclass::boolean_struct::True;
 use pyo3::types::{PyString, PyTuple, PyType};
 use pyo3::PyClass;
 
+use crate::aio::op::{AsyncOp, Step};
 use crate::backing::Item;
 use crate::tasks::Tasks;
 
@@ -241,23 +249,37 @@ unsafe fn this<'a, 'py: 'a, T: Hot>(py: Python<'py>, slf: &'a *mut ffi::PyObject
 #[cold]
 #[inline(never)]
 fn attached(body: impl FnOnce(Python<'_>) -> PyResult<*mut ffi::PyObject>) -> *mut ffi::PyObject {
+    guarded(body).unwrap_or(std::ptr::null_mut())
+}
+
+/// [`attached`] for a hot caller, and for any result: `None` when `body`
+/// failed, with the exception set.
+#[inline(always)]
+fn guarded<R>(body: impl FnOnce(Python<'_>) -> PyResult<R>) -> Option<R> {
     // The thread is attached already: `attach` only records it for PyO3.
     Python::attach(|py| match catch_unwind(AssertUnwindSafe(|| body(py))) {
-        Ok(Ok(result)) => result,
+        Ok(Ok(result)) => Some(result),
         Ok(Err(err)) => {
             err.restore(py);
-            std::ptr::null_mut()
+            None
         }
         Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a ringq method panicked".to_owned());
-            PanicException::new_err(message).restore(py);
-            std::ptr::null_mut()
+            panicked(py, payload.as_ref());
+            None
         }
     })
+}
+
+/// Raises the `PanicException` for a caught panic.
+#[cold]
+#[inline(never)]
+fn panicked(py: Python<'_>, payload: &(dyn std::any::Any + Send)) {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a ringq method panicked".to_owned());
+    PanicException::new_err(message).restore(py);
 }
 
 /// A new reference to `None`.
@@ -708,4 +730,258 @@ unsafe fn parse<'a, 'py, const N: usize>(
         )));
     }
     Ok(out)
+}
+
+/// Points the interpreter's own slots of the awaitable's type (what
+/// `await`, `next()` and a task's step call, once per step) at the
+/// functions below, in place of PyO3's trampolines:
+///
+/// - `am_await` returns the operation itself, as `__await__` does.
+/// - `tp_iternext` runs a step; a completed operation raises
+///   `StopIteration` with its result, built as a generator's `return`
+///   builds it.
+/// - `am_send` (Python 3.10 and later) runs a step and hands a result back
+///   with no exception at all, which Python 3.10 and 3.11 use for every
+///   `await`, and every version for a task's steps.
+///
+/// - `tp_alloc` and `tp_free` (where there is a GIL) keep a few released
+///   objects' memory for the next ones ([`op_alloc`]).
+///
+/// The Python-level `__await__`, `__next__` and `send` stay PyO3's: the
+/// type's descriptors keep the functions they were made with, and do the
+/// same.
+///
+/// # Errors
+///
+/// `SystemError` if the type has no async slots (PyO3 gives every class
+/// with `__await__` one).
+pub(crate) fn install_awaitable(ty: &Bound<'_, PyType>) -> PyResult<()> {
+    let raw = ty.as_type_ptr();
+    // SAFETY: `ty` is a live heap type that no instance or other thread has
+    // seen yet (the module is being initialised); its slots are plain
+    // fields, and `PyType_Modified` drops what the interpreter cached of
+    // them. A heap type's `tp_as_async` points into the type object.
+    unsafe {
+        let methods = (*raw).tp_as_async;
+        if methods.is_null() {
+            return Err(PySystemError::new_err("AsyncOperation has no async slots"));
+        }
+        (*methods).am_await = Some(op_await);
+        #[cfg(Py_3_10)]
+        {
+            (*methods).am_send = Some(op_send);
+        }
+        (*raw).tp_iternext = Some(op_next);
+        #[cfg(not(Py_GIL_DISABLED))]
+        {
+            (*raw).tp_alloc = Some(op_alloc);
+            (*raw).tp_free = Some(op_free);
+        }
+        ffi::PyType_Modified(raw);
+    }
+    Ok(())
+}
+
+/// `__await__`: the operation is its own iterator.
+///
+/// # Safety
+///
+/// Called by the interpreter as the `am_await` slot of the awaitable's
+/// type: the thread is attached and `slf` is a live object.
+unsafe extern "C" fn op_await(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: `slf` is a live object (the contract); the new reference is
+    // what the caller takes.
+    unsafe { ffi::compat::Py_NewRef(slf) }
+}
+
+/// The operation a slot was called on.
+///
+/// # Safety
+///
+/// `slf` must point to a live `AsyncOp`, which stays alive for `'a`, and
+/// the thread must be attached.
+#[inline(always)]
+unsafe fn operation<'a, 'py: 'a>(
+    py: Python<'py>,
+    slf: &'a *mut ffi::PyObject,
+) -> &'a Bound<'py, AsyncOp> {
+    // SAFETY: forwarded from our caller; the type is final, so `slf` is an
+    // `AsyncOp` and nothing else.
+    unsafe { Bound::ref_from_ptr(py, slf).cast_unchecked::<AsyncOp>() }
+}
+
+/// `__next__`: one step; a completed operation raises `StopIteration`
+/// with its result.
+///
+/// # Safety
+///
+/// Called by the interpreter as the `tp_iternext` slot of the awaitable's
+/// type: the thread is attached and `slf` is a live `AsyncOp`.
+unsafe extern "C" fn op_next(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: the thread is attached (the contract).
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: forwarded from our caller.
+    let op = unsafe { operation(py, &slf) };
+    // The fast path: panic-free, and it releases no Python object.
+    let step = match AsyncOp::at_once(op) {
+        Some(result) => Some(Step::Done(result)),
+        None => step_slow(op),
+    };
+    match step {
+        Some(Step::Yield(future)) => future.into_ptr(),
+        Some(Step::Done(result)) => stop_iteration(result),
+        None => std::ptr::null_mut(),
+    }
+}
+
+/// The full step of an operation that did not complete at once: `None`
+/// with the exception set when it raised.
+#[cold]
+#[inline(never)]
+fn step_slow(op: &Bound<'_, AsyncOp>) -> Option<Step> {
+    guarded(|_| AsyncOp::step_of(op))
+}
+
+/// Raises `StopIteration` carrying `value` as CPython's generators do for
+/// `return value`, and returns NULL. The exception object is built only
+/// where the value could be mistaken for the arguments (a tuple) or for
+/// the exception itself; otherwise the interpreter may take the value
+/// straight back without building it.
+fn stop_iteration(value: Py<PyAny>) -> *mut ffi::PyObject {
+    let raw = value.into_ptr();
+    // SAFETY: `raw` is a live object whose reference we own; `StopIteration`
+    // is a static exception type. `PyErr_SetObject` takes its own
+    // references, and ours is released last. Every function here is called
+    // attached, with no exception set (the step succeeded).
+    unsafe {
+        let stop = ffi::PyExc_StopIteration;
+        if ffi::PyTuple_Check(raw) == 0 && ffi::PyExceptionInstance_Check(raw) == 0 {
+            ffi::PyErr_SetObject(stop, raw);
+        } else {
+            let exception = ffi::PyObject_CallOneArg(stop, raw);
+            if !exception.is_null() {
+                ffi::PyErr_SetObject(stop, exception);
+                ffi::Py_DECREF(exception);
+            }
+        }
+        ffi::Py_DECREF(raw);
+    }
+    std::ptr::null_mut()
+}
+
+/// `send(value)`: one step; the value sent is ignored, as `send` ignores
+/// it. A completed operation returns its result as `PYGEN_RETURN`.
+///
+/// # Safety
+///
+/// Called by the interpreter as the `am_send` slot of the awaitable's
+/// type: the thread is attached, `slf` is a live `AsyncOp`, `value` a live
+/// object, and `result` points to writable storage for one reference.
+#[cfg(Py_3_10)]
+unsafe extern "C" fn op_send(
+    slf: *mut ffi::PyObject,
+    _value: *mut ffi::PyObject,
+    result: *mut *mut ffi::PyObject,
+) -> ffi::PySendResult {
+    // SAFETY: the thread is attached (the contract).
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: forwarded from our caller.
+    let op = unsafe { operation(py, &slf) };
+    // The fast path: panic-free, and it releases no Python object.
+    let step = match AsyncOp::at_once(op) {
+        Some(result) => Some(Step::Done(result)),
+        None => step_slow(op),
+    };
+    let (status, out) = match step {
+        Some(Step::Yield(future)) => (ffi::PySendResult::PYGEN_NEXT, future.into_ptr()),
+        Some(Step::Done(value)) => (ffi::PySendResult::PYGEN_RETURN, value.into_ptr()),
+        None => (ffi::PySendResult::PYGEN_ERROR, std::ptr::null_mut()),
+    };
+    // SAFETY: `result` is writable (the contract); it takes the reference.
+    unsafe { *result = out };
+    status
+}
+
+/// How many released awaitables [`op_free`] keeps for [`op_alloc`].
+#[cfg(not(Py_GIL_DISABLED))]
+const SPARES: usize = 16;
+
+/// The memory of released awaitables, kept for the next ones: each is
+/// untracked by the GC and holds no reference (its contents were dropped).
+#[cfg(not(Py_GIL_DISABLED))]
+struct Spares(std::cell::UnsafeCell<(usize, [*mut ffi::PyObject; SPARES])>);
+
+// SAFETY: only `op_alloc` and `op_free` touch it, which the interpreter
+// calls attached; they are installed only where there is a GIL, so
+// attached means holding it, and no two threads are ever in them at once.
+// (PyO3 modules refuse subinterpreters: there is one GIL.)
+#[cfg(not(Py_GIL_DISABLED))]
+unsafe impl Sync for Spares {}
+
+#[cfg(not(Py_GIL_DISABLED))]
+static SPARE_OPERATIONS: Spares = Spares(std::cell::UnsafeCell::new((
+    0,
+    [std::ptr::null_mut(); SPARES],
+)));
+
+/// `tp_alloc` of the awaitable's type: a kept object if there is one,
+/// made ready as `PyType_GenericAlloc` makes a new one (zeroed, typed with
+/// a reference to its type, one reference, tracked by the GC); otherwise
+/// `PyType_GenericAlloc` itself. An await allocates one of these and
+/// releases it, so the pair skips the allocator and the GC's counts.
+///
+/// # Safety
+///
+/// Called by the interpreter as the `tp_alloc` slot of the awaitable's
+/// type (which has no subclasses): the GIL is held and `ty` is that type.
+#[cfg(not(Py_GIL_DISABLED))]
+unsafe extern "C" fn op_alloc(
+    ty: *mut ffi::PyTypeObject,
+    nitems: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: the GIL is held (the contract), so nothing else touches the
+    // spares (see `Spares`). A kept object is memory that
+    // `PyType_GenericAlloc` allocated for this very type, which `op_free`
+    // got back after PyO3's deallocator untracked it and dropped its
+    // contents; its size is the type's basic size (no items). Zeroing that
+    // and `PyObject_Init` restore what a fresh allocation holds, and
+    // `PyObject_GC_Track` tracks it as `PyType_GenericAlloc` does. The GC
+    // header before the object stays as untracking left it.
+    unsafe {
+        let (count, objects) = &mut *SPARE_OPERATIONS.0.get();
+        if nitems == 0 && *count > 0 {
+            *count -= 1;
+            let object = objects[*count];
+            let size = usize::try_from((*ty).tp_basicsize).unwrap_or(0);
+            std::ptr::write_bytes(object.cast::<u8>(), 0, size);
+            ffi::PyObject_Init(object, ty);
+            ffi::PyObject_GC_Track(object.cast());
+            return object;
+        }
+        ffi::PyType_GenericAlloc(ty, nitems)
+    }
+}
+
+/// `tp_free` of the awaitable's type: keeps the memory for [`op_alloc`],
+/// or frees it as the type's default `PyObject_GC_Del` does.
+///
+/// # Safety
+///
+/// Called by PyO3's deallocator as the `tp_free` slot of the awaitable's
+/// type, with the GIL held, on an object of that type that is untracked,
+/// whose contents were dropped and which nothing refers to any more.
+#[cfg(not(Py_GIL_DISABLED))]
+unsafe extern "C" fn op_free(object: *mut std::ffi::c_void) {
+    // SAFETY: the GIL is held (the contract), so nothing else touches the
+    // spares; `object` came from `op_alloc` (the type's allocator), so
+    // `PyObject_GC_Del` is its deallocation function.
+    unsafe {
+        let (count, objects) = &mut *SPARE_OPERATIONS.0.get();
+        if *count < SPARES && !object.is_null() {
+            objects[*count] = object.cast();
+            *count += 1;
+        } else {
+            ffi::PyObject_GC_Del(object);
+        }
+    }
 }

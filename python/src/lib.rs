@@ -85,6 +85,7 @@ fn _ringq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<lifo::LifoQueue>()?;
     m.add_class::<priority::PriorityQueue>()?;
     m.add_class::<aio::op::AsyncOp>()?;
+    fastcall::install_awaitable(&py.get_type::<aio::op::AsyncOp>())?;
     exclusive::register_fork_handler(m)?;
     fastcall::install::<queue::Queue>(&py.get_type::<queue::Queue>(), &queue::METHOD_DOCS)?;
     fastcall::install_task_done::<queue::Queue>(

@@ -137,7 +137,7 @@ impl SimpleQueue {
         signature = (max_items, block = Block(true), timeout = None),
         text_signature = "($self, max_items, block=True, timeout=None)"
     )]
-    fn get_many<'py>(
+    pub(crate) fn get_many<'py>(
         &self,
         py: Python<'py>,
         max_items: isize,

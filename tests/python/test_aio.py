@@ -7,6 +7,7 @@ import asyncio
 import gc
 import queue
 import random
+import sys
 import threading
 import weakref
 from typing import Any, Callable
@@ -171,6 +172,63 @@ def test_an_unawaited_call_moves_nothing() -> None:
     op = q.async_put(2)
     op.close()
     assert q.qsize() == 1
+
+
+ODD_ITEMS: list[Any] = [(1, 2), (), ValueError("an item"), StopIteration(3), None]
+
+
+@pytest.mark.parametrize("item", ODD_ITEMS, ids=["tuple", "empty tuple", "exception", "StopIteration", "None"])
+def test_every_way_of_stepping_returns_the_item_itself(item: Any) -> None:
+    """A tuple or an exception as the result could be taken for
+    StopIteration's arguments or for the exception to raise: each comes
+    back as itself, however the awaitable is stepped."""
+    q = ringq.Queue()
+    references = sys.getrefcount(item)
+
+    def stepped(step: Callable[[Any], Any]) -> Any:
+        q.put(item)
+        with pytest.raises(StopIteration) as stop:
+            step(q.async_get())
+        return stop.value.value
+
+    assert stepped(lambda op: op.send(None)) is item
+    assert stepped(next) is item
+    assert stepped(lambda op: op.__next__()) is item
+    assert stepped(lambda op: op.__await__().send(None)) is item
+
+    async def main() -> None:
+        q.put(item)
+        assert await q.async_get() is item
+        q.put(item)
+        assert await asyncio.ensure_future(q.async_get()) is item
+        q.put(item)
+        assert await asyncio.wait_for(q.async_get(), 5) is item
+
+    asyncio.run(main())
+    assert q.qsize() == 0
+    del stepped, main
+    gc.collect()
+    if item is not None and item != ():
+        # Every path released its references to the item.
+        assert sys.getrefcount(item) == references
+
+
+def test_an_awaitable_made_from_a_released_ones_memory_is_whole() -> None:
+    """Released awaitables' memory is kept for the next ones: each comes
+    back tracked by the GC, and works."""
+    q = ringq.Queue()
+    for _ in range(100):
+        q.async_get().close()
+    ops = [q.async_get() for _ in range(100)]
+    assert all(gc.is_tracked(op) for op in ops)
+    q.put_many(range(100))
+
+    async def main() -> list[int]:
+        return [await op for op in ops]
+
+    assert asyncio.run(main()) == list(range(100))
+    del ops
+    gc.collect()
 
 
 @pytest.mark.parametrize("make", CLASSES, ids=IDS)

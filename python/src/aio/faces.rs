@@ -7,12 +7,13 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pyclass::boolean_struct::True;
+use pyo3::types::PyList;
 use pyo3::PyClass;
 
 use super::op::{AsyncOp, Op};
 use super::Waiters;
 use crate::backing::Item;
-use crate::blocking;
+use crate::blocking::{self, Block};
 use crate::errors;
 use crate::fastcall::Hot;
 use crate::lifo::LifoQueue;
@@ -52,6 +53,31 @@ pub(crate) trait Face: Sync {
 
     /// The unfinished tasks (0 for a class without them).
     fn unfinished(&self) -> usize;
+
+    /// One get through the class's [`Hot`] fast path, which cannot panic
+    /// and releases no Python object outside a notifier's own attach (see
+    /// [`crate::fastcall`]): `None` when it can't be had that way, and
+    /// [`try_get`](Self::try_get) must run.
+    fn get_now(&self) -> Option<Item> {
+        None
+    }
+
+    /// One put as [`get_now`](Self::get_now) gets: the item back when
+    /// [`try_put`](Self::try_put) must run.
+    fn put_now(&self, item: Item) -> Result<(), Item> {
+        Err(item)
+    }
+
+    /// Up to `max` items, without waiting: `None` when the queue is empty.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_get`](Self::try_get).
+    fn try_get_many<'py>(
+        &self,
+        py: Python<'py>,
+        max: usize,
+    ) -> PyResult<Option<Bound<'py, PyList>>>;
 }
 
 /// Finds the [`Face`] of a queue object, of the class it was made for.
@@ -73,6 +99,23 @@ fn hot_get<T: Hot>(queue: &T, py: Python<'_>) -> PyResult<Option<Item>> {
         Err(err) if err.is_instance_of::<errors::Empty>(py) => Ok(None),
         Err(err) => Err(err),
     }
+}
+
+/// A `get_many(max_items, block=False)`, with `Empty` as `None`.
+fn some_or_empty<'py>(
+    py: Python<'py>,
+    got: PyResult<Bound<'py, PyList>>,
+) -> PyResult<Option<Bound<'py, PyList>>> {
+    match got {
+        Ok(list) => Ok(Some(list)),
+        Err(err) if err.is_instance_of::<errors::Empty>(py) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// `max` as the `max_items` a class's `get_many` takes (it came from one).
+fn max_items(max: usize) -> isize {
+    isize::try_from(max).unwrap_or(isize::MAX)
 }
 
 fn hot_put<T: Hot>(queue: &T, py: Python<'_>, item: Item) -> PyResult<Result<(), Item>> {
@@ -104,8 +147,24 @@ impl Face for Queue {
         hot_put(self, py, item)
     }
 
+    fn get_now(&self) -> Option<Item> {
+        self.get_fast()
+    }
+
+    fn put_now(&self, item: Item) -> Result<(), Item> {
+        self.put_fast(item)
+    }
+
     fn unfinished(&self) -> usize {
         self.tasks.unfinished()
+    }
+
+    fn try_get_many<'py>(
+        &self,
+        py: Python<'py>,
+        max: usize,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        some_or_empty(py, self.get_many(py, max_items(max), Block(false), None))
     }
 }
 
@@ -125,8 +184,24 @@ impl Face for SimpleQueue {
         hot_put(self, py, item)
     }
 
+    fn get_now(&self) -> Option<Item> {
+        self.get_fast()
+    }
+
+    fn put_now(&self, item: Item) -> Result<(), Item> {
+        self.put_fast(item)
+    }
+
     fn unfinished(&self) -> usize {
         0
+    }
+
+    fn try_get_many<'py>(
+        &self,
+        py: Python<'py>,
+        max: usize,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        some_or_empty(py, self.get_many(py, max_items(max), Block(false), None))
     }
 }
 
@@ -147,8 +222,24 @@ impl Face for SpscQueue {
         hot_put(self, py, item)
     }
 
+    fn get_now(&self) -> Option<Item> {
+        self.get_fast()
+    }
+
+    fn put_now(&self, item: Item) -> Result<(), Item> {
+        self.put_fast(item)
+    }
+
     fn unfinished(&self) -> usize {
         0
+    }
+
+    fn try_get_many<'py>(
+        &self,
+        py: Python<'py>,
+        max: usize,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        some_or_empty(py, self.get_many(py, max_items(max), Block(false), None))
     }
 }
 
@@ -181,6 +272,18 @@ macro_rules! ordered_face {
 
             fn unfinished(&self) -> usize {
                 self.queue.tasks().unfinished()
+            }
+
+            fn try_get_many<'py>(
+                &self,
+                py: Python<'py>,
+                max: usize,
+            ) -> PyResult<Option<Bound<'py, PyList>>> {
+                match self.queue.get_many(py, max, false, None) {
+                    Ok(items) => PyList::new(py, items).map(Some),
+                    Err(err) if err.is_instance_of::<errors::Empty>(py) => Ok(None),
+                    Err(err) => Err(err),
+                }
             }
         }
     };

@@ -66,8 +66,10 @@ struct Wait {
 }
 
 /// What a step came to.
-enum Step {
+pub(crate) enum Step {
+    /// The operation completed with this result.
     Done(Py<PyAny>),
+    /// The operation waits: the future to yield to the event loop.
     Yield(Py<PyAny>),
 }
 
@@ -100,12 +102,7 @@ impl AsyncOp {
 
     /// One try at the operation, attached: `Some` with the result when it
     /// completed, `None` when it must wait.
-    fn attempt(
-        &mut self,
-        py: Python<'_>,
-        face: &dyn Face,
-        queue: &Bound<'_, PyAny>,
-    ) -> PyResult<Option<Py<PyAny>>> {
+    fn attempt(&mut self, py: Python<'_>, face: &dyn Face) -> PyResult<Option<Py<PyAny>>> {
         match &mut self.op {
             Op::Get => face.try_get(py),
             Op::Put(pending) => {
@@ -120,11 +117,9 @@ impl AsyncOp {
                     }
                 }
             }
-            Op::GetMany(max) => match queue.call_method1(intern!(py, "get_many"), (*max, false)) {
-                Ok(list) => Ok(Some(list.unbind())),
-                Err(err) if err.is_instance_of::<errors::Empty>(py) => Ok(None),
-                Err(err) => Err(err),
-            },
+            Op::GetMany(max) => Ok(face
+                .try_get_many(py, *max)?
+                .map(|list| list.into_any().unbind())),
             Op::PutMany(items) => {
                 while let Some(item) = items.pop_front() {
                     if let Err(item) = face.try_put(py, item)? {
@@ -200,7 +195,7 @@ impl AsyncOp {
         let told = self.leave(py, face);
         let mut registered = false;
         loop {
-            match self.attempt(py, face, &queue) {
+            match self.attempt(py, face) {
                 Ok(Some(result)) => {
                     // Registered a moment ago and told meanwhile: that
                     // notification is someone else's.
@@ -279,18 +274,65 @@ impl AsyncOp {
         Ok(Step::Yield(future.clone().unbind()))
     }
 
-    fn resume(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        match self.step(py) {
-            Ok(Step::Yield(future)) => Ok(future),
-            Ok(Step::Done(result)) => Err(PyStopIteration::new_err((result,))),
-            Err(err) => {
-                if !self.finished {
-                    // An error of the loop's own (creating the future, say):
-                    // leave nothing registered.
-                    self.abandon(py);
+    /// Runs one step, and leaves nothing registered if it failed.
+    fn advance(&mut self, py: Python<'_>) -> PyResult<Step> {
+        let result = self.step(py);
+        if result.is_err() && !self.finished {
+            // An error of the loop's own (creating the future, say): leave
+            // nothing registered.
+            self.abandon(py);
+        }
+        result
+    }
+
+    /// The step of a get or put that completes at once, through the
+    /// class's [`Face::get_now`] or [`Face::put_now`]; `None` when the
+    /// full step must run (it tries again). Like those, it cannot panic,
+    /// and it releases no Python object itself (a notifier that tells a
+    /// waiting coroutine attaches on its own), so the interpreter's slots
+    /// in [`crate::fastcall`] run it without PyO3's guard.
+    pub(crate) fn at_once(op: &Bound<'_, Self>) -> Option<Py<PyAny>> {
+        let py = op.py();
+        let mut guard = op.try_borrow_mut().ok()?;
+        let this = &mut *guard;
+        if this.finished || this.wait.is_some() {
+            return None;
+        }
+        let face = (this.view)(this.queue.as_ref()?.bind(py));
+        let result = match &mut this.op {
+            Op::Get => face.get_now()?,
+            Op::Put(pending) => {
+                let item = pending.take()?;
+                if let Err(item) = face.put_now(item) {
+                    *pending = Some(item);
+                    return None;
                 }
-                Err(err)
+                py.None()
             }
+            _ => return None,
+        };
+        // Neither a get nor a put that completed holds an object to release.
+        this.finished = true;
+        this.op = Op::Join;
+        Some(result)
+    }
+
+    /// One step of `op`, as `send(None)` runs it: what the interpreter's
+    /// own slots in [`crate::fastcall`] call.
+    ///
+    /// # Errors
+    ///
+    /// What the operation raised (`ShutDown`, `queue.Empty` at a deadline,
+    /// `RuntimeError` without a running loop or when reused), or
+    /// `RuntimeError` when `op` is already running its step.
+    pub(crate) fn step_of(op: &Bound<'_, Self>) -> PyResult<Step> {
+        op.try_borrow_mut()?.advance(op.py())
+    }
+
+    fn resume(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        match self.advance(py)? {
+            Step::Yield(future) => Ok(future),
+            Step::Done(result) => Err(PyStopIteration::new_err((result,))),
         }
     }
 }
