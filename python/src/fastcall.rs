@@ -744,9 +744,6 @@ unsafe fn parse<'a, 'py, const N: usize>(
 ///   with no exception at all, which Python 3.10 and 3.11 use for every
 ///   `await`, and every version for a task's steps.
 ///
-/// - `tp_alloc` and `tp_free` (where there is a GIL) keep a few released
-///   objects' memory for the next ones ([`op_alloc`]).
-///
 /// The Python-level `__await__`, `__next__` and `send` stay PyO3's: the
 /// type's descriptors keep the functions they were made with, and do the
 /// same.
@@ -772,11 +769,6 @@ pub(crate) fn install_awaitable(ty: &Bound<'_, PyType>) -> PyResult<()> {
             (*methods).am_send = Some(op_send);
         }
         (*raw).tp_iternext = Some(op_next);
-        #[cfg(not(Py_GIL_DISABLED))]
-        {
-            (*raw).tp_alloc = Some(op_alloc);
-            (*raw).tp_free = Some(op_free);
-        }
         ffi::PyType_Modified(raw);
     }
     Ok(())
@@ -900,88 +892,4 @@ unsafe extern "C" fn op_send(
     // SAFETY: `result` is writable (the contract); it takes the reference.
     unsafe { *result = out };
     status
-}
-
-/// How many released awaitables [`op_free`] keeps for [`op_alloc`].
-#[cfg(not(Py_GIL_DISABLED))]
-const SPARES: usize = 16;
-
-/// The memory of released awaitables, kept for the next ones: each is
-/// untracked by the GC and holds no reference (its contents were dropped).
-#[cfg(not(Py_GIL_DISABLED))]
-struct Spares(std::cell::UnsafeCell<(usize, [*mut ffi::PyObject; SPARES])>);
-
-// SAFETY: only `op_alloc` and `op_free` touch it, which the interpreter
-// calls attached; they are installed only where there is a GIL, so
-// attached means holding it, and no two threads are ever in them at once.
-// (PyO3 modules refuse subinterpreters: there is one GIL.)
-#[cfg(not(Py_GIL_DISABLED))]
-unsafe impl Sync for Spares {}
-
-#[cfg(not(Py_GIL_DISABLED))]
-static SPARE_OPERATIONS: Spares = Spares(std::cell::UnsafeCell::new((
-    0,
-    [std::ptr::null_mut(); SPARES],
-)));
-
-/// `tp_alloc` of the awaitable's type: a kept object if there is one,
-/// made ready as `PyType_GenericAlloc` makes a new one (zeroed, typed with
-/// a reference to its type, one reference, tracked by the GC); otherwise
-/// `PyType_GenericAlloc` itself. An await allocates one of these and
-/// releases it, so the pair skips the allocator and the GC's counts.
-///
-/// # Safety
-///
-/// Called by the interpreter as the `tp_alloc` slot of the awaitable's
-/// type (which has no subclasses): the GIL is held and `ty` is that type.
-#[cfg(not(Py_GIL_DISABLED))]
-unsafe extern "C" fn op_alloc(
-    ty: *mut ffi::PyTypeObject,
-    nitems: ffi::Py_ssize_t,
-) -> *mut ffi::PyObject {
-    // SAFETY: the GIL is held (the contract), so nothing else touches the
-    // spares (see `Spares`). A kept object is memory that
-    // `PyType_GenericAlloc` allocated for this very type, which `op_free`
-    // got back after PyO3's deallocator untracked it and dropped its
-    // contents; its size is the type's basic size (no items). Zeroing that
-    // and `PyObject_Init` restore what a fresh allocation holds, and
-    // `PyObject_GC_Track` tracks it as `PyType_GenericAlloc` does. The GC
-    // header before the object stays as untracking left it.
-    unsafe {
-        let (count, objects) = &mut *SPARE_OPERATIONS.0.get();
-        if nitems == 0 && *count > 0 {
-            *count -= 1;
-            let object = objects[*count];
-            let size = usize::try_from((*ty).tp_basicsize).unwrap_or(0);
-            std::ptr::write_bytes(object.cast::<u8>(), 0, size);
-            ffi::PyObject_Init(object, ty);
-            ffi::PyObject_GC_Track(object.cast());
-            return object;
-        }
-        ffi::PyType_GenericAlloc(ty, nitems)
-    }
-}
-
-/// `tp_free` of the awaitable's type: keeps the memory for [`op_alloc`],
-/// or frees it as the type's default `PyObject_GC_Del` does.
-///
-/// # Safety
-///
-/// Called by PyO3's deallocator as the `tp_free` slot of the awaitable's
-/// type, with the GIL held, on an object of that type that is untracked,
-/// whose contents were dropped and which nothing refers to any more.
-#[cfg(not(Py_GIL_DISABLED))]
-unsafe extern "C" fn op_free(object: *mut std::ffi::c_void) {
-    // SAFETY: the GIL is held (the contract), so nothing else touches the
-    // spares; `object` came from `op_alloc` (the type's allocator), so
-    // `PyObject_GC_Del` is its deallocation function.
-    unsafe {
-        let (count, objects) = &mut *SPARE_OPERATIONS.0.get();
-        if *count < SPARES && !object.is_null() {
-            objects[*count] = object.cast();
-            *count += 1;
-        } else {
-            ffi::PyObject_GC_Del(object);
-        }
-    }
 }

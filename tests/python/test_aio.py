@@ -213,24 +213,6 @@ def test_every_way_of_stepping_returns_the_item_itself(item: Any) -> None:
         assert sys.getrefcount(item) == references
 
 
-def test_an_awaitable_made_from_a_released_ones_memory_is_whole() -> None:
-    """Released awaitables' memory is kept for the next ones: each comes
-    back tracked by the GC, and works."""
-    q = ringq.Queue()
-    for _ in range(100):
-        q.async_get().close()
-    ops = [q.async_get() for _ in range(100)]
-    assert all(gc.is_tracked(op) for op in ops)
-    q.put_many(range(100))
-
-    async def main() -> list[int]:
-        return [await op for op in ops]
-
-    assert asyncio.run(main()) == list(range(100))
-    del ops
-    gc.collect()
-
-
 @pytest.mark.parametrize("make", CLASSES, ids=IDS)
 def test_cancellation_storm_gets(make: Callable[[int], Any]) -> None:
     """Thousands of gets cancelled at random points: every item put is
