@@ -54,41 +54,36 @@ test-python: build-python build-c-examples
 CPYTHON_BUILD := $(ROOT)/build/cpython
 RUN_TEST_QUEUE := cd $(ROOT)/tests/python/cpython && timeout 600
 
-test-cpython-queue: wheels
+# Runs the runner $(1) (in tests/python/cpython) under every CPython that
+# gets a release wheel, against that very wheel unpacked under
+# $(CPYTHON_BUILD)/$(2)<tag>, and ends with the last line of each run's log
+# under the title $(3).
+define run_cpython_suite
 	@summary=""; \
 	for run in $(WHEEL_PYTHONS); do \
 		tag=$$("$$run" -c 'import sys; print("cp%d%d" % sys.version_info[:2])'); \
 		wheel=$$(ls $(DIST_DIR)/ringq-*-$$tag-$$tag-*.whl); \
-		out="$(CPYTHON_BUILD)/$$tag"; \
+		out="$(CPYTHON_BUILD)/$(2)$$tag"; \
 		rm -rf "$$out"; mkdir -p "$$out"; \
 		"$$run" -m zipfile -e "$$wheel" "$$out/site"; \
-		if ! ($(RUN_TEST_QUEUE) env PYTHONPATH="$$out/site" "$$run" -B run_test_queue.py) > "$$out/test_queue.log" 2>&1; then \
-			cat "$$out/test_queue.log"; exit 1; \
+		if ! ($(RUN_TEST_QUEUE) env PYTHONPATH="$$out/site" "$$run" -B $(1)) > "$$out/run.log" 2>&1; then \
+			cat "$$out/run.log"; exit 1; \
 		fi; \
-		cat "$$out/test_queue.log"; \
-		summary="$$summary$$(tail -n 1 "$$out/test_queue.log")"$$'\n'; \
+		cat "$$out/run.log"; \
+		summary="$$summary$$(tail -n 1 "$$out/run.log")"$$'\n'; \
 	done; \
-	echo; echo "test_queue summary:"; printf "%s" "$$summary"
+	echo; echo "$(3) summary:"; printf "%s" "$$summary"
+endef
+
+test-cpython-queue: wheels
+	$(call run_cpython_suite,run_test_queue.py,,test_queue)
 
 # CPython's own Lib/test/test_asyncio/test_queues.py against the async_q
 # views of ringq's Queue, LifoQueue and PriorityQueue (see
 # tests/python/cpython/run_test_asyncio_queues.py), the same way: every
 # CPython with a release wheel, against that wheel, unpacked.
 test-cpython-asyncio-queues: wheels
-	@summary=""; \
-	for run in $(WHEEL_PYTHONS); do \
-		tag=$$("$$run" -c 'import sys; print("cp%d%d" % sys.version_info[:2])'); \
-		wheel=$$(ls $(DIST_DIR)/ringq-*-$$tag-$$tag-*.whl); \
-		out="$(CPYTHON_BUILD)/asyncio-queues/$$tag"; \
-		rm -rf "$$out"; mkdir -p "$$out"; \
-		"$$run" -m zipfile -e "$$wheel" "$$out/site"; \
-		if ! ($(RUN_TEST_QUEUE) env PYTHONPATH="$$out/site" "$$run" -B run_test_asyncio_queues.py) > "$$out/test_queues.log" 2>&1; then \
-			cat "$$out/test_queues.log"; exit 1; \
-		fi; \
-		cat "$$out/test_queues.log"; \
-		summary="$$summary$$(tail -n 1 "$$out/test_queues.log")"$$'\n'; \
-	done; \
-	echo; echo "test_asyncio/test_queues summary:"; printf "%s" "$$summary"
+	$(call run_cpython_suite,run_test_asyncio_queues.py,asyncio-queues/,test_asyncio/test_queues)
 
 # The peers of the process-queue and asyncio benchmarks (and uvloop, which
 # the asyncio tests use when it is there), installed into the virtualenv.

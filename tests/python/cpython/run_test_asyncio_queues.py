@@ -32,6 +32,7 @@ from types import GenericAlias
 from typing import Any
 
 import ringq
+from run_test_queue import tests_of  # the runner of test_queue, beside this one
 
 _PRIVATE = "uses asyncio.Queue's private attribute {}; ringq's views have no such list or method"
 
@@ -93,16 +94,6 @@ def factory(name: str, native: Any) -> type:
         return alias
 
     return type(name, (), {"__new__": __new__, "__class_getitem__": classmethod(__class_getitem__)})
-
-
-def tests_of(suite: unittest.TestSuite) -> list[unittest.TestCase]:
-    found: list[unittest.TestCase] = []
-    for test in suite:
-        if isinstance(test, unittest.TestSuite):
-            found.extend(tests_of(test))
-        else:
-            found.append(test)
-    return found
 
 
 def main() -> int:
