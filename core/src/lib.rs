@@ -191,6 +191,8 @@ mod buffer;
 mod futex;
 mod loom;
 
+#[cfg(feature = "amqp")]
+pub mod amqp;
 pub mod error;
 pub mod mpmc;
 #[cfg(target_os = "linux")]
