@@ -1,6 +1,7 @@
 # ringq: on a fresh machine `make bench` and `make test` are all you need.
 # Each area keeps its own recipes in a fragment next to its code:
 #   core/core.mk     the core's tests on i686 and under Miri
+#   core/amqp.mk     the RabbitMQ bridge's tests against a real broker
 #   c-api/c-api.mk   the C library, its tests, example, benchmark and install
 #   python/python.mk the project virtualenv, the extension, its tests and benchmark
 #   python/wheels.mk release wheels, tested as users install them
@@ -117,6 +118,7 @@ clean:
 	rm -rf .venv build
 
 include core/core.mk
+include core/amqp.mk
 include c-api/c-api.mk
 include python/python.mk
 include python/wheels.mk

@@ -48,6 +48,9 @@ pub struct ConsumerOptions {
     /// With `declare`: the routing key dead-lettered messages get
     /// (`x-dead-letter-routing-key`).
     pub dead_letter_routing_key: Option<String>,
+    /// The connection's name, which the broker shows in its connection
+    /// list (client property `connection_name`).
+    pub connection_name: String,
     /// How long one connection attempt may take.
     pub connect_timeout: Duration,
     /// The longest wait between reconnect attempts (they start at 100 ms
@@ -66,6 +69,7 @@ impl Default for ConsumerOptions {
             durable: true,
             dead_letter_exchange: None,
             dead_letter_routing_key: None,
+            connection_name: "ringq consumer".to_owned(),
             connect_timeout: Duration::from_secs(10),
             max_backoff: Duration::from_secs(5),
             close_timeout: Duration::from_secs(30),
@@ -660,11 +664,16 @@ impl IoTask {
         ready: &mut Option<Ready>,
         backoff: &mut Backoff,
     ) -> End {
-        let conn =
-            match io::connect(&self.url, "ringq consumer", self.options.connect_timeout).await {
-                Ok(conn) => conn,
-                Err(e) => return End::Lost(e),
-            };
+        let conn = match io::connect(
+            &self.url,
+            &self.options.connection_name,
+            self.options.connect_timeout,
+        )
+        .await
+        {
+            Ok(conn) => conn,
+            Err(e) => return End::Lost(e),
+        };
         let (channel, mut consumer) = match self.open(&conn).await {
             Ok(open) => open,
             Err(e) => {

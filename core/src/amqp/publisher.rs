@@ -40,6 +40,9 @@ pub struct PublisherOptions {
     /// Delivery mode 2: the broker writes the message to disk in a durable
     /// queue.
     pub persistent: bool,
+    /// The connection's name, which the broker shows in its connection
+    /// list (client property `connection_name`).
+    pub connection_name: String,
     /// How long one connection attempt may take.
     pub connect_timeout: Duration,
     /// The longest wait between reconnect attempts.
@@ -56,6 +59,7 @@ impl Default for PublisherOptions {
             window: 256,
             mandatory: true,
             persistent: false,
+            connection_name: "ringq publisher".to_owned(),
             connect_timeout: Duration::from_secs(10),
             max_backoff: Duration::from_secs(5),
             close_timeout: Duration::from_secs(30),
@@ -487,7 +491,12 @@ impl IoTask {
     }
 
     async fn open(&self) -> Result<(Connection, Channel), Error> {
-        let conn = io::connect(&self.url, "ringq publisher", self.options.connect_timeout).await?;
+        let conn = io::connect(
+            &self.url,
+            &self.options.connection_name,
+            self.options.connect_timeout,
+        )
+        .await?;
         let channel = match conn.create_channel().await {
             Ok(channel) => channel,
             Err(e) => return Err(from_lapin(&e, "")),

@@ -1,0 +1,24 @@
+# The RabbitMQ bridge's tests (ringq::amqp, the core's `amqp` feature)
+# against a real broker. Included by the top-level Makefile, which provides
+# CARGO, ROOT and RUST_TEST.
+#
+#   make test-amqp   starts a RabbitMQ broker on 127.0.0.1 (installing
+#                    Debian's rabbitmq-server when missing), runs
+#                    core/tests/amqp_*.rs against it, and stops it again,
+#                    also when a test fails
+#
+# The tests inject faults with rabbitmqctl (closing every connection
+# mid-stream), so they need a broker of their own: RINGQ_AMQP_URL points
+# them elsewhere only for the connection; rabbitmqctl still talks to the
+# local node.
+
+.PHONY: test-amqp
+
+AMQP_BROKER := $(ROOT)/tests/amqp/broker.sh
+RINGQ_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/%2f
+
+test-amqp:
+	$(AMQP_BROKER) start
+	rc=0; PATH="$$PATH:/usr/sbin" RINGQ_AMQP_URL='$(RINGQ_AMQP_URL)' \
+		$(RUST_TEST) -p ringq --features amqp --test 'amqp_*' || rc=$$?; \
+	$(AMQP_BROKER) stop; exit $$rc
