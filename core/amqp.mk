@@ -6,6 +6,7 @@
 #                    Debian's rabbitmq-server when missing), runs
 #                    core/tests/amqp_*.rs against it, and stops it again,
 #                    also when a test fails
+#   make bench-amqp  the same broker, for benches/benches/amqp.rs
 #
 # The tests inject faults with rabbitmqctl (closing every connection
 # mid-stream), so they need a broker of their own: RINGQ_AMQP_URL points
@@ -21,4 +22,14 @@ test-amqp:
 	$(AMQP_BROKER) start
 	rc=0; PATH="$$PATH:/usr/sbin" RINGQ_AMQP_URL='$(RINGQ_AMQP_URL)' \
 		$(RUST_TEST) -p ringq --features amqp --test 'amqp_*' || rc=$$?; \
+	$(AMQP_BROKER) stop; exit $$rc
+
+# ringq::amqp against lapin used directly: 64-byte messages, confirms with a
+# window of 256, four workers acking (benches/benches/amqp.rs). Not part of
+# make bench, like test-amqp is not part of make test.
+.PHONY: bench-amqp
+bench-amqp:
+	$(AMQP_BROKER) start
+	rc=0; RINGQ_AMQP_URL='$(RINGQ_AMQP_URL)' \
+		$(CARGO) bench -p ringq-benches --features amqp --bench amqp || rc=$$?; \
 	$(AMQP_BROKER) stop; exit $$rc
