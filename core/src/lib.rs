@@ -191,7 +191,9 @@ mod buffer;
 mod futex;
 mod loom;
 
+// The feature needs lapin's minimum Rust, not the crate's.
 #[cfg(feature = "amqp")]
+#[clippy::msrv = "1.88"]
 pub mod amqp;
 pub mod error;
 pub mod mpmc;

@@ -91,7 +91,6 @@
 //! > publisher confirms are always on, and reconnects are automatic. The
 //! > tests run against a real broker: `make test-amqp` (installs Debian's
 //! > `rabbitmq-server` when missing).
-
 mod consumer;
 mod error;
 mod io;
