@@ -202,6 +202,8 @@ mod tasks;
 #[cfg(not(loom))]
 mod trust;
 mod wait;
+#[cfg(not(loom))]
+mod watch;
 mod words;
 
 pub use error::{OpenError, ShmError};
@@ -214,3 +216,5 @@ pub use queue::ShmQueue;
 pub use queue::{recovery_passes, PausePoint};
 #[cfg(not(loom))]
 pub use trust::Trust;
+#[cfg(not(loom))]
+pub use watch::{Event, Watch};
