@@ -1,0 +1,231 @@
+"""The async face when the process around it is disturbed: Ctrl-C while a
+coroutine waits.
+
+Every wait here is bounded by a hang guard, so a regression fails its test
+instead of hanging the suite; only a failing test ever gets near one.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from typing import Any
+
+import pytest
+
+HANG_GUARD_S = 30.0
+
+# --- Ctrl-C ---------------------------------------------------------------
+
+# A fresh interpreter that waits in one of the ways below, prints "ready"
+# once the waiter is registered (or parked), and on the way out, however it
+# leaves, prints what the queue holds and who still waits on it as JSON.
+# SIGINT gets Python's own handler back: a shell may have started this
+# process (and so the child) with the signal ignored.
+INTERRUPTED_CHILD = textwrap.dedent(
+    """
+    import asyncio, faulthandler, json, signal, sys, threading, weakref
+    import ringq
+
+    faulthandler.dump_traceback_later(HANG_GUARD_S, exit=True)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    case, runner = sys.argv[1], sys.argv[2]
+    if runner == "uvloop":
+        import uvloop
+        run = uvloop.run
+    else:
+        run = asyncio.run
+
+    class Payload:
+        pass
+
+    q = ringq.Queue(1)
+    report = {}
+    expect = {
+        "get": ((1, 0), (0, 0)),
+        "put": ((0, 1), (0, 0)),
+        "join": ((0, 0), (0, 0)),
+        "get beside a thread's get": ((1, 0), (1, 0)),
+        "sync get beside a loop's get": ((1, 0), (1, 0)),
+    }
+
+    async def announce(coroutines, threads):
+        while q._waiting_coroutines() != coroutines or q._waiting() != threads:
+            await asyncio.sleep(0.001)
+        print("ready", flush=True)
+
+    async def wait():
+        asyncio.ensure_future(announce(*expect[case]))
+        if case == "put":
+            await q.async_put(item)
+        elif case == "join":
+            await q.async_join()
+        else:
+            report["coroutine got"] = await q.async_get()
+
+    def sync_get():
+        report["thread got"] = q.get()
+
+    thread = None
+    item = Payload()
+    item_ref = weakref.ref(item)
+    if case == "put":
+        q.put("first")
+    if case == "join":
+        q.put("undone")
+        q.get()
+    if case == "get beside a thread's get":
+        thread = threading.Thread(target=sync_get)
+        thread.start()
+    try:
+        if case == "sync get beside a loop's get":
+            # The loop's coroutine says "ready" once this thread waits too.
+            thread = threading.Thread(target=lambda: run(wait()))
+            thread.start()
+            report["main got"] = q.get()
+        else:
+            run(wait())
+    finally:
+        report["coroutines waiting"] = q._waiting_coroutines()
+        if thread is not None:
+            # The other waiter is still there: it, and nobody else, gets this.
+            q.put("after")
+            thread.join(HANG_GUARD_S)
+            report["other unwound"] = not thread.is_alive()
+        report["threads waiting"] = q._waiting()
+        report["coroutines waiting after"] = q._waiting_coroutines()
+        report["left"] = [q.get_nowait() for _ in range(q.qsize())]
+        report["unfinished"] = q.unfinished_tasks
+        del item
+        report["item released"] = item_ref() is None
+        print(json.dumps(report), flush=True)
+    """
+).replace("HANG_GUARD_S", repr(HANG_GUARD_S))
+
+# Lines of a traceback that name an exception (its last line, or a chained
+# one), and what an interrupted asyncio.run may show: the main task's
+# cancellation, during whose handling the runner raises KeyboardInterrupt.
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Warning|Exit)\b.*$", re.MULTILINE)
+ALLOWED_EXCEPTIONS = {"KeyboardInterrupt", "asyncio.exceptions.CancelledError"}
+SIGINT_PROMPTLY_S = 5.0
+
+
+def interrupt_child(case: str, runner: str) -> tuple[dict[str, Any], str]:
+    """Starts the child, sends SIGINT once it waits, checks it left at once
+    by KeyboardInterrupt and nothing else; returns its report and stderr."""
+    with subprocess.Popen(
+        [sys.executable, "-W", "error", "-c", INTERRUPTED_CHILD, case, runner],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as child:
+        try:
+            assert child.stdout is not None
+            ready = child.stdout.readline()
+            assert ready == "ready\n", (ready, child.communicate(timeout=HANG_GUARD_S))
+            sent = time.monotonic()
+            child.send_signal(signal.SIGINT)
+            out, err = child.communicate(timeout=HANG_GUARD_S)
+            took = time.monotonic() - sent
+        finally:
+            if child.poll() is None:
+                child.kill()
+    assert child.returncode == -signal.SIGINT, (child.returncode, out, err)
+    assert took < SIGINT_PROMPTLY_S, f"KeyboardInterrupt came {took:.1f} s after SIGINT"
+    assert err.rstrip().splitlines()[-1] == "KeyboardInterrupt", err
+    named = {m.group(0).split(":")[0] for m in EXCEPTION_LINE.finditer(err)}
+    assert named <= ALLOWED_EXCEPTIONS, err
+    for symptom in ("Task was destroyed", "Exception ignored", "Fatal Python error", "never awaited"):
+        assert symptom not in err, err
+    return json.loads(out.splitlines()[-1]), err
+
+
+RUNNERS = [
+    pytest.param("asyncio", id="asyncio"),
+    pytest.param(
+        "uvloop",
+        id="uvloop",
+        marks=pytest.mark.skipif(importlib.util.find_spec("uvloop") is None, reason="uvloop is not installed"),
+    ),
+]
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
+def test_ctrl_c_while_a_coroutine_awaits_a_get(runner: str) -> None:
+    report, _ = interrupt_child("get", runner)
+    assert report == {
+        "coroutines waiting": [0, 0],
+        "threads waiting": [0, 0],
+        "coroutines waiting after": [0, 0],
+        "left": [],
+        "unfinished": 0,
+        "item released": True,
+    }
+
+
+def test_ctrl_c_while_a_coroutine_awaits_a_put_puts_nothing() -> None:
+    """The interrupted put either put its item or not, and a put that was
+    cancelled while it waited did not: the queue holds the first item only,
+    and has let the second go."""
+    report, _ = interrupt_child("put", "asyncio")
+    assert report == {
+        "coroutines waiting": [0, 0],
+        "threads waiting": [0, 0],
+        "coroutines waiting after": [0, 0],
+        "left": ["first"],
+        "unfinished": 1,
+        "item released": True,
+    }
+
+
+def test_ctrl_c_while_a_coroutine_awaits_a_join() -> None:
+    report, _ = interrupt_child("join", "asyncio")
+    assert report == {
+        "coroutines waiting": [0, 0],
+        "threads waiting": [0, 0],
+        "coroutines waiting after": [0, 0],
+        "left": [],
+        "unfinished": 1,
+        "item released": True,
+    }
+
+
+def test_ctrl_c_reaches_the_loop_while_a_thread_waits_in_get() -> None:
+    """The main thread's loop awaits a get, another thread waits in the
+    sync get: Ctrl-C ends the loop, and the item put afterwards goes to the
+    thread, which was left waiting as it was."""
+    report, _ = interrupt_child("get beside a thread's get", "asyncio")
+    assert report == {
+        "coroutines waiting": [0, 0],
+        "thread got": "after",
+        "other unwound": True,
+        "threads waiting": [0, 0],
+        "coroutines waiting after": [0, 0],
+        "left": [],
+        "unfinished": 1,
+        "item released": True,
+    }
+
+
+def test_ctrl_c_reaches_a_sync_get_while_a_loop_awaits() -> None:
+    """The main thread waits in the sync get, a loop in another thread
+    awaits a get: Ctrl-C ends the main thread's get, and the item put
+    afterwards goes to the coroutine, which was left waiting as it was."""
+    report, err = interrupt_child("sync get beside a loop's get", "asyncio")
+    assert "CancelledError" not in err
+    assert report == {
+        "coroutines waiting": [1, 0],
+        "coroutine got": "after",
+        "other unwound": True,
+        "threads waiting": [0, 0],
+        "coroutines waiting after": [0, 0],
+        "left": [],
+        "unfinished": 1,
+        "item released": True,
+    }
