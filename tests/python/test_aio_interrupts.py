@@ -1,5 +1,5 @@
 """The async face when the process around it is disturbed: Ctrl-C while a
-coroutine waits.
+coroutine waits, and fork() while coroutines wait.
 
 Every wait here is bounded by a hang guard, so a regression fails its test
 instead of hanging the suite; only a failing test ever gets near one.
@@ -7,17 +7,26 @@ instead of hanging the suite; only a failing test ever gets near one.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.util
 import json
+import os
+import queue
 import re
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
-from typing import Any
+import traceback
+from concurrent.futures import Future
+from typing import Any, Callable, ContextManager
 
 import pytest
+
+import ringq
 
 HANG_GUARD_S = 30.0
 
@@ -229,3 +238,133 @@ def test_ctrl_c_reaches_a_sync_get_while_a_loop_awaits() -> None:
         "unfinished": 1,
         "item released": True,
     }
+
+
+# --- fork -----------------------------------------------------------------
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+WAITERS = 3
+# How long the child's coroutine waits for an item a thread puts at once.
+CHILD_WAIT_S = 2.0
+
+
+class BackgroundLoop:
+    """An event loop running forever in a thread of its own."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def submit(self, coroutine: Any) -> Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(HANG_GUARD_S)
+        assert not self.thread.is_alive()
+        self.loop.close()
+
+
+def forking() -> ContextManager[Any]:
+    """Where os.fork() runs: 3.12+ warns that forking a process with threads
+    may deadlock the child, which is what these tests look at."""
+    if sys.version_info >= (3, 12):
+        return pytest.warns(DeprecationWarning, match=r"fork\(\)")
+    return contextlib.nullcontext()
+
+
+def reap(pid: int) -> str:
+    """Waits for a child; kills it after the hang guard. Returns "ok",
+    "failed" or "hung"."""
+    deadline = time.monotonic() + HANG_GUARD_S
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return "ok" if os.waitstatus_to_exitcode(status) == 0 else "failed"
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return "hung"
+        time.sleep(0.002)
+
+
+def child_puts_and_gets(q: Any) -> None:
+    q.put("a")
+    q.put_many(["b", "c"])
+    assert q.get_nowait() == "a"
+    assert q.get_many(5) == ["b", "c"]
+    with pytest.raises(queue.Empty):
+        q.get_nowait()
+    with pytest.raises(queue.Empty):
+        q.get(timeout=0.01)
+
+
+def child_awaits_a_threads_put(q: Any) -> None:
+    async def main() -> Any:
+        getter = asyncio.ensure_future(q.async_get())
+        await asyncio.sleep(0.01)
+        putter = threading.Thread(target=q.put, args=("from a child thread",))
+        putter.start()
+        try:
+            return await asyncio.wait_for(getter, CHILD_WAIT_S)
+        finally:
+            putter.join(HANG_GUARD_S)
+
+    assert asyncio.run(main()) == "from a child thread"
+    assert q.qsize() == 0
+
+
+@needs_fork
+@pytest.mark.parametrize(
+    "child",
+    [
+        pytest.param(child_puts_and_gets, id="sync"),
+        pytest.param(
+            child_awaits_a_threads_put,
+            id="async",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="the child inherits the parent's waiting coroutines: a put in the child "
+                "tells one of them, on a loop that does not run there, instead of the child's own",
+            ),
+        ),
+    ],
+)
+def test_fork_while_coroutines_wait(child: Callable[[Any], None]) -> None:
+    """The parent's coroutines wait in async_get on a loop in another thread
+    when the main thread forks. The child can use the queue, without
+    waiting on anything from the parent; the parent's coroutines still get
+    the items put afterwards, each one exactly once."""
+    q: Any = ringq.Queue()
+    background = BackgroundLoop()
+    try:
+
+        async def wait() -> Any:
+            return await q.async_get()
+
+        waiting = [background.submit(wait()) for _ in range(WAITERS)]
+        deadline = time.monotonic() + HANG_GUARD_S
+        while q._waiting_coroutines() != (WAITERS, 0):
+            assert time.monotonic() < deadline, q._waiting_coroutines()
+            time.sleep(0.001)
+        with forking():
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    child(q)
+                    code = 0
+                except BaseException:  # noqa: BLE001 - reported through the exit code
+                    traceback.print_exc()
+                finally:
+                    os._exit(code)
+        outcome = reap(pid)
+        for i in range(WAITERS):
+            q.put(i)
+        assert sorted(f.result(HANG_GUARD_S) for f in waiting) == list(range(WAITERS))
+        assert q._waiting_coroutines() == (0, 0)
+        assert q.qsize() == 0
+    finally:
+        background.close()
+    assert outcome == "ok"
