@@ -1,5 +1,6 @@
 """The async face when the process around it is disturbed: Ctrl-C while a
-coroutine waits, and fork() while coroutines wait.
+coroutine waits, fork() while coroutines wait, and loops in many threads
+that cancel their calls at random points on one queue.
 
 Every wait here is bounded by a hang guard, so a regression fails its test
 instead of hanging the suite; only a failing test ever gets near one.
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib.util
 import json
 import os
 import queue
+import random
 import re
 import signal
 import subprocess
@@ -22,7 +25,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import Future
-from typing import Any, Callable, ContextManager
+from typing import Any, Callable, ContextManager, Iterator
 
 import pytest
 
@@ -368,3 +371,125 @@ def test_fork_while_coroutines_wait(child: Callable[[Any], None]) -> None:
     finally:
         background.close()
     assert outcome == "ok"
+
+
+# --- cancellation across loops --------------------------------------------
+
+
+@contextlib.contextmanager
+def released_on_failure(q: Any) -> Iterator[None]:
+    """Shuts `q` down if the block fails, so no thread stays blocked on it."""
+    try:
+        yield
+    except BaseException:
+        q.shutdown(immediate=True)
+        raise
+
+
+def test_cancellation_storm_across_loops() -> None:
+    """Loops in several threads each put and get on one queue, cancelling
+    their calls at random points (before the first step, while registered,
+    after being told), while plain threads put and get: every item put is
+    received exactly once.
+
+    Some calls wait with no timeout, so a wake-up lost to a cancelled
+    waiter hangs a loop (and fails the test) instead of being covered by a
+    timeout."""
+    loops, per = 3, 4000
+    q: Any = ringq.Queue(8)
+    put_ok: list[list[int]] = [[] for _ in range(loops + 1)]
+    got: list[list[int]] = [[] for _ in range(loops + 1)]
+    producers_left = [loops + 1]
+    producers_lock = threading.Lock()
+    all_put = threading.Event()
+    errors: list[BaseException] = []
+
+    def produced() -> None:
+        with producers_lock:
+            producers_left[0] -= 1
+            if producers_left[0] == 0:
+                all_put.set()
+
+    async def attempt(rng: random.Random, call: Callable[..., Any]) -> tuple[bool, Any]:
+        """One call (`call(timeout=...)` makes it), waited for without a
+        limit, or ended at a random point: (whether it completed, result)."""
+        choice = rng.random()
+        try:
+            if choice < 0.2:
+                return True, await call()
+            if choice < 0.5:
+                return True, await asyncio.wait_for(call(), rng.random() * 2e-4)
+            if choice < 0.85:
+                task = asyncio.ensure_future(call())
+                for _ in range(rng.randrange(3)):
+                    await asyncio.sleep(0)
+                task.cancel()
+                return True, await task
+            return True, await call(timeout=rng.random() * 2e-4)
+        except (asyncio.TimeoutError, asyncio.CancelledError, queue.Empty, queue.Full):
+            return False, None
+
+    def in_loop(k: int) -> None:
+        rng = random.Random(k)
+
+        async def produce() -> None:
+            for i in range(k * per, (k + 1) * per):
+                done, _ = await attempt(rng, lambda timeout=None, i=i: q.async_put(i, timeout=timeout))
+                if done:
+                    put_ok[k].append(i)
+            produced()
+
+        async def consume() -> None:
+            while True:
+                done, item = await attempt(rng, q.async_get)
+                if done:
+                    if item is None:
+                        return
+                    got[k].append(item)
+
+        async def main() -> None:
+            await asyncio.gather(produce(), consume())
+
+        asyncio.run(main())
+
+    def plain_producer() -> None:
+        for i in range(loops * per, (loops + 1) * per):
+            q.put(i)
+            put_ok[loops].append(i)
+        produced()
+
+    def plain_consumer() -> None:
+        while (item := q.get()) is not None:
+            got[loops].append(item)
+
+    def guarded(target: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                target()
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+                q.shutdown(immediate=True)
+
+        return run
+
+    targets = [functools.partial(in_loop, k) for k in range(loops)] + [plain_producer, plain_consumer]
+    threads = [threading.Thread(target=guarded(t), daemon=True) for t in targets]
+    with released_on_failure(q):
+        for t in threads:
+            t.start()
+        assert all_put.wait(HANG_GUARD_S) or errors, "the producers did not finish"
+        # One end marker for each consumer: the loops' and the plain one.
+        for _ in range(loops + 1):
+            q.put(None)
+        for t in threads:
+            t.join(HANG_GUARD_S)
+            assert not t.is_alive(), "a consumer did not finish: a wake-up was lost"
+    if errors:
+        raise errors[0]
+    received = sum(got, [])
+    assert len(received) == len(set(received))
+    assert sorted(received) == sorted(sum(put_ok, []))
+    assert len(put_ok[loops]) == per
+    assert q.qsize() == 0
+    assert q._waiting_coroutines() == (0, 0)
+    assert q._waiting() == (0, 0)
