@@ -42,7 +42,10 @@ fn a_message_makes_it_readable_and_a_rearm_on_empty_clears_it() {
     assert_eq!(q.try_pop_with(|m| m.to_vec()), Ok(b"one".to_vec()));
     assert_eq!(q.try_pop_with(|m| m.len()), Err(ShmError::Empty));
     w.rearm();
-    assert!(!readable(&w, SHORT), "readable after a rearm on an empty queue");
+    assert!(
+        !readable(&w, SHORT),
+        "readable after a rearm on an empty queue"
+    );
     q.push(b"two").unwrap();
     assert!(readable(&w, LONG));
 }

@@ -67,8 +67,18 @@ impl Event {
     }
 }
 
-/// A readiness descriptor for one [`Event`] of a queue; see the
-/// [module docs](self).
+/// A readiness descriptor for one [`Event`] of a queue: an `eventfd` for
+/// `poll`, `epoll`, `select` and event loops.
+///
+/// A thread of the watch sleeps on the queue's futex, as a blocked call
+/// would, and makes the descriptor readable when it wakes. It stays
+/// readable until the caller, having found nothing to take (or no room),
+/// calls [`rearm`](Self::rearm); the thread then checks again, so nothing
+/// that arrives in between is missed. Readiness is a hint, as for a socket:
+/// another process may take the message first. While it waits for the
+/// event the thread counts as a sleeper, so producers pay one wake call per
+/// burst for it, as for a blocked pop; a woken watch passes a wake-up on to
+/// any other sleeper, so it never steals one from a blocked call.
 ///
 /// Dropping it stops and joins its thread (promptly: the thread is woken).
 /// A `Watch` copied into a child by `fork` has no thread there: dropping
@@ -181,6 +191,22 @@ impl Watch {
         self.shared.eventfd.as_raw_fd()
     }
 
+    /// Whether this is a copy that `fork` made in a child, with no thread
+    /// behind it: such a copy never turns readable on its own, and the
+    /// child should make a watch of its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use ringq::shm::{Event, ShmOptions, ShmQueue};
+    /// # let q = Arc::new(ShmQueue::create_anonymous(&ShmOptions::new(8, 64)).unwrap());
+    /// assert!(!q.watch(Event::Message).unwrap().is_forked_copy());
+    /// ```
+    pub fn is_forked_copy(&self) -> bool {
+        self.generation != liveness::fork_generation()
+    }
+
     /// Says that the caller found the event had not happened (a pop found
     /// the queue empty, say): the descriptor stops being readable until the
     /// event may have happened again. Rearming while the event has
@@ -190,7 +216,7 @@ impl Watch {
     /// nothing: the descriptor is shared with the parent, whose readiness
     /// they must not take.
     pub fn rearm(&self) {
-        if self.generation != liveness::fork_generation() {
+        if self.is_forked_copy() {
             return;
         }
         self.shared.drain();
@@ -202,7 +228,7 @@ impl Watch {
     /// Makes the descriptor readable now, whatever the queue holds: wakes
     /// whoever waits on it, to see that the caller closed its handle, say.
     pub fn signal(&self) {
-        if self.generation == liveness::fork_generation() {
+        if !self.is_forked_copy() {
             self.shared.signal();
         }
     }
@@ -225,8 +251,10 @@ impl std::fmt::Debug for Watch {
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        let Some(thread) = self.thread.take() else { return };
-        if self.generation != liveness::fork_generation() {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        if self.is_forked_copy() {
             // A copy made by fork: the thread, and the reference to
             // `shared` it holds, stayed in the parent. Joining a thread of
             // another process is undefined, so the handle is forgotten.

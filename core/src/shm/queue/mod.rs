@@ -31,9 +31,9 @@ use super::participants::{self, Holder};
 use super::recovery;
 use super::ring::{Attempt, Ring, Stall};
 use super::segment::{EntryIndex, Segment, Side};
+use super::wait::{self, Poll};
 #[cfg(not(loom))]
 use super::watch::Event;
-use super::wait::{self, Poll};
 use super::words::Owner;
 
 /// How a step of a push or pop ended without an error.
