@@ -323,15 +323,7 @@ def child_awaits_a_threads_put(q: Any) -> None:
     "child",
     [
         pytest.param(child_puts_and_gets, id="sync"),
-        pytest.param(
-            child_awaits_a_threads_put,
-            id="async",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the child inherits the parent's waiting coroutines: a put in the child "
-                "tells one of them, on a loop that does not run there, instead of the child's own",
-            ),
-        ),
+        pytest.param(child_awaits_a_threads_put, id="async"),
     ],
 )
 def test_fork_while_coroutines_wait(child: Callable[[Any], None]) -> None:
