@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import queue as _queue
+import weakref
 from typing import Any, Awaitable, Callable, Deque, Dict, Iterable, List, Optional, Tuple, Type
 
 # The events of the queue's readiness descriptors (see ProcessQueue._watch_fd).
@@ -31,7 +32,7 @@ MESSAGE, ROOM, TASKS_DONE = 0, 1, 2
 class _Readers:
     """The coroutines of one loop waiting on one descriptor."""
 
-    __slots__ = ("loop", "fd", "owner", "waiters")
+    __slots__ = ("loop", "fd", "owner", "waiters", "installed", "__weakref__")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, fd: int, owner: Any) -> None:
         self.loop = loop
@@ -40,11 +41,15 @@ class _Readers:
         # while the loop watches it.
         self.owner = owner
         self.waiters: Deque[asyncio.Future[None]] = collections.deque()
+        # Whether the loop watches the descriptor for us: once stopped, a
+        # later _Readers of the same loop and descriptor owns that.
+        self.installed = False
 
     def wait(self) -> asyncio.Future[None]:
         future = self.loop.create_future()
-        if not self.waiters:
+        if not self.installed:
             self.loop.add_reader(self.fd, self._readable)
+            self.installed = True
         self.waiters.append(future)
         return future
 
@@ -66,7 +71,13 @@ class _Readers:
             self._stop()
 
     def _stop(self) -> None:
-        _READERS.pop((self.loop, self.fd), None)
+        if not self.installed:
+            return
+        self.installed = False
+        registry = _READERS.get(self.loop)
+        if registry is not None and registry.get(self.fd) is not None:
+            if registry[self.fd]() is self:
+                del registry[self.fd]
         if self.loop.is_closed():
             return
         try:
@@ -75,13 +86,24 @@ class _Readers:
             pass
 
 
-_READERS: Dict[Tuple[asyncio.AbstractEventLoop, int], _Readers] = {}
+# Each loop's readers by descriptor. Only the loop holds a _Readers (its
+# add_reader callback) and the coroutines waiting on it; here they are
+# weak, so a loop closed while coroutines wait takes them, their futures
+# and the queue down with it, with no global reference left to keep them.
+_READERS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Dict[int, weakref.ref[_Readers]]]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _readers(loop: asyncio.AbstractEventLoop, fd: int, owner: Any) -> _Readers:
-    readers = _READERS.get((loop, fd))
+    registry = _READERS.get(loop)
+    if registry is None:
+        registry = _READERS[loop] = {}
+    ref = registry.get(fd)
+    readers = ref() if ref is not None else None
     if readers is None:
-        readers = _READERS[(loop, fd)] = _Readers(loop, fd, owner)
+        readers = _Readers(loop, fd, owner)
+        registry[fd] = weakref.ref(readers)
     return readers
 
 

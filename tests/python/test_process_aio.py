@@ -32,6 +32,11 @@ pytestmark = [
 FORK = mp.get_context("fork")
 
 
+def live_readers() -> int:
+    """The loops' descriptor registrations still alive."""
+    return sum(r() is not None for regs in _process_aio._READERS.values() for r in regs.values())
+
+
 def readable(fd: int, within: float) -> bool:
     return bool(select.select([fd], [], [], within)[0])
 
@@ -387,7 +392,7 @@ def test_an_idle_waiter_costs_its_loop_no_wake_ups(monkeypatch: pytest.MonkeyPat
         assert wakes == 1
 
     asyncio.run(main())
-    assert _process_aio._READERS == {}
+    assert live_readers() == 0
 
 
 def test_a_forked_child_waits_on_a_descriptor_of_its_own() -> None:
@@ -445,3 +450,22 @@ def test_an_operation_moves_nothing_until_awaited_and_runs_once() -> None:
             await op
 
     asyncio.run(main())
+
+
+def test_a_loop_closed_while_a_coroutine_waits_leaks_nothing() -> None:
+    import gc
+    import weakref
+
+    q = ringq.ProcessQueue(4)
+    ref = weakref.ref(q)
+    loop = asyncio.new_event_loop()
+    task = loop.create_task(q.async_get())
+    loop.run_until_complete(asyncio.sleep(0.05))
+    assert live_readers() == 1
+    loop.close()  # the task is still pending, its loop gone
+    q.put(1)
+    assert q.get_nowait() == 1, "nothing was taken for the dead loop"
+    del task, q
+    gc.collect()
+    assert live_readers() == 0
+    assert ref() is None, "the queue was kept alive"
