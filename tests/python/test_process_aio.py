@@ -469,3 +469,54 @@ def test_a_loop_closed_while_a_coroutine_waits_leaks_nothing() -> None:
     gc.collect()
     assert live_readers() == 0
     assert ref() is None, "the queue was kept alive"
+
+
+CTRL_C_CHILD = """
+import asyncio, signal, sys
+import ringq
+
+signal.signal(signal.SIGINT, signal.default_int_handler)
+q = ringq.ProcessQueue(1)
+if sys.argv[1] == "put":
+    q.put("first")
+
+async def main():
+    async def announce():
+        await asyncio.sleep(0.1)
+        print("ready", flush=True)
+    asyncio.ensure_future(announce())
+    if sys.argv[1] == "put":
+        await q.async_put("second")
+    else:
+        await q.async_get()
+
+try:
+    asyncio.run(main())
+finally:
+    print("left", q.qsize(), flush=True)
+"""
+
+
+@pytest.mark.parametrize("case", ["get", "put"])
+def test_ctrl_c_while_a_coroutine_awaits(case: str) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_CHILD, case],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline() == "ready\n"
+    start = time.monotonic()
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=HANG_GUARD_S)
+    assert time.monotonic() - start < 5
+    assert child.returncode != 0
+    assert err.rstrip().endswith("KeyboardInterrupt"), err
+    assert "Task was destroyed" not in err and "Exception ignored" not in err, err
+    # The interrupted get took nothing; the interrupted put put nothing.
+    assert out == ("left 1\n" if case == "put" else "left 0\n")
