@@ -58,7 +58,10 @@
 //! without taking it, for callers that must not run that closure while they
 //! wait (a Python binding, without the GIL). A task counter in the segment ([`ShmQueue::add_tasks`],
 //! [`ShmQueue::task_done`], [`ShmQueue::join_deadline`]) supports
-//! `JoinableQueue`-style joins across processes.
+//! `JoinableQueue`-style joins across processes. [`ShmQueue::watch`] gives
+//! a [`Watch`]: a descriptor that turns readable when a message (or room,
+//! or the end of every task) may be there, for `poll`, `epoll` and event
+//! loops.
 //!
 //! Processes meet by **name** ([`ShmQueue::create`], [`ShmQueue::open`]), or
 //! through an inherited or passed **descriptor** ([`ShmQueue::create_anonymous`],
