@@ -125,7 +125,7 @@ c-header-check: c-tools
 	fi; \
 	echo "c-api: ringq.h is up to date"
 
-C_TESTS := test_api test_stress test_shm
+C_TESTS := test_api test_stress test_shm test_shm_watch
 C_INC := -I$(C_SRC)/include
 
 # Every C test binary is linked three ways: against the shared library,
@@ -339,7 +339,8 @@ endef
 test-c-tsan: build-c-tsan build-c
 	@[ -n "$(C_TSAN_RUNTIME)" ] || { echo "c: no TSan runtime in the nightly toolchain" >&2; exit 1; }
 	@dir=$(C_OUT)/tsan; mkdir -p $$dir; \
-	for src in tests/c/test_api.c tests/c/test_stress.c tests/c/test_shm.c examples/c/thread_pool.c; do \
+	for src in tests/c/test_api.c tests/c/test_stress.c tests/c/test_shm.c tests/c/test_shm_watch.c \
+		examples/c/thread_pool.c; do \
 		name=$$(basename $$src .c); \
 		$(CC) $(C_TSAN_CFLAGS) $(C_INC) -c -o $$dir/$$name.o $(ROOT)/$$src || exit 1; \
 		$(call c_tsan_link,$$dir/$$name.o,$$dir/$$name,$(C_TSAN_LIB)) || exit 1; \
