@@ -313,7 +313,10 @@ C_TSAN_RUNTIME = $(firstword $(wildcard \
 C_TSAN_CFLAGS := -std=c99 -pedantic -O1 -g -Wall -Wextra -Werror -pthread -fsanitize=thread
 # allocator_may_return_null: test_api asks for a queue too large to allocate
 # and expects RINGQ_ERR_OUT_OF_MEMORY, where TSan would abort by default.
-C_TSAN_OPTIONS := halt_on_error=1 exitcode=66 allocator_may_return_null=1
+# die_after_fork=0: test_shm_watch forks a process that has a watch's
+# thread and starts a watch, so a thread, in the child, which TSan refuses
+# by default because its own state may be inconsistent after such a fork.
+C_TSAN_OPTIONS := halt_on_error=1 exitcode=66 allocator_may_return_null=1 die_after_fork=0
 
 c-tsan-tools:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
