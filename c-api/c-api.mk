@@ -125,7 +125,7 @@ c-header-check: c-tools
 	fi; \
 	echo "c-api: ringq.h is up to date"
 
-C_TESTS := test_api test_stress test_shm
+C_TESTS := test_api test_stress test_shm test_shm_watch
 C_INC := -I$(C_SRC)/include
 
 # Every C test binary is linked three ways: against the shared library,
@@ -313,7 +313,10 @@ C_TSAN_RUNTIME = $(firstword $(wildcard \
 C_TSAN_CFLAGS := -std=c99 -pedantic -O1 -g -Wall -Wextra -Werror -pthread -fsanitize=thread
 # allocator_may_return_null: test_api asks for a queue too large to allocate
 # and expects RINGQ_ERR_OUT_OF_MEMORY, where TSan would abort by default.
-C_TSAN_OPTIONS := halt_on_error=1 exitcode=66 allocator_may_return_null=1
+# die_after_fork=0: test_shm_watch forks a process that has a watch's
+# thread and starts a watch, so a thread, in the child, which TSan refuses
+# by default because its own state may be inconsistent after such a fork.
+C_TSAN_OPTIONS := halt_on_error=1 exitcode=66 allocator_may_return_null=1 die_after_fork=0
 
 c-tsan-tools:
 	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
@@ -339,7 +342,8 @@ endef
 test-c-tsan: build-c-tsan build-c
 	@[ -n "$(C_TSAN_RUNTIME)" ] || { echo "c: no TSan runtime in the nightly toolchain" >&2; exit 1; }
 	@dir=$(C_OUT)/tsan; mkdir -p $$dir; \
-	for src in tests/c/test_api.c tests/c/test_stress.c tests/c/test_shm.c examples/c/thread_pool.c; do \
+	for src in tests/c/test_api.c tests/c/test_stress.c tests/c/test_shm.c tests/c/test_shm_watch.c \
+		examples/c/thread_pool.c; do \
 		name=$$(basename $$src .c); \
 		$(CC) $(C_TSAN_CFLAGS) $(C_INC) -c -o $$dir/$$name.o $(ROOT)/$$src || exit 1; \
 		$(call c_tsan_link,$$dir/$$name.o,$$dir/$$name,$(C_TSAN_LIB)) || exit 1; \

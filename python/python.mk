@@ -104,3 +104,4 @@ bench-python: build-python $(PY_PEERS_STAMP)
 	cd $(ROOT) && $(PY) benches/python/bench_lifo_priority.py
 	cd $(ROOT) && $(PY) benches/python/bench_process.py --json $(ROOT)/benches/results/python_process.json
 	cd $(ROOT) && $(PY) benches/python/bench_aio.py
+	cd $(ROOT) && $(PY) benches/python/bench_process_aio.py

@@ -16,12 +16,15 @@ Workloads, one producer and one consumer, maxsize 1024:
 - ``coro -> thread``  a coroutine awaits each put, a thread gets
 - ``coro -> coro``    two coroutines on one loop
 
-Rounds are interleaved across implementations (each runs each workload once
-per round, in a shuffled order) so that drift in the machine's load hits
-all of them alike. The table reports the median of the rounds in
-nanoseconds per item, and the median of the *paired* ratios (each round's
-time divided by a peer's time in the same round): how many times faster
-ringq is than that peer.
+Each workload runs on asyncio's own loop, and again on uvloop's when uvloop
+is installed (otherwise its rows are left out, and the benchmark says so).
+
+Rounds are interleaved across implementations and loops (each runs each
+workload on each loop once per round, in a shuffled order) so that drift in
+the machine's load hits all of them alike. The table reports the median of
+the rounds in nanoseconds per item, and the median of the *paired* ratios
+(each round's time divided by a peer's time on the same loop in the same
+round): how many times faster ringq is than that peer.
 
     python benches/python/bench_aio.py [--rounds 7] [--items 100000]
 """
@@ -167,52 +170,66 @@ WORKLOADS: dict[str, Callable[[Impl, int], Any]] = {
 }
 
 
+def loops() -> tuple[dict[str, Callable[[Any], Any]], list[str]]:
+    """The event loops to run each workload on: name -> run(coroutine)."""
+    runners: dict[str, Callable[[Any], Any]] = {"asyncio": asyncio.run}
+    try:
+        import uvloop
+    except ImportError:
+        return runners, ["uvloop"]
+    runners["uvloop"] = uvloop.run
+    return runners, []
+
+
 def applies(impl: Impl, workload: str) -> bool:
     return workload == "coro -> coro" or impl.sync_put is not None
 
 
-Samples = dict[tuple[str, str], list[float]]
+# (workload, loop, implementation) -> ns/item, one per round
+Samples = dict[tuple[str, str, str], list[float]]
 
 
-def measure(impls: list[Impl], rounds: int, n: int) -> Samples:
+def measure(impls: list[Impl], runners: dict[str, Callable[[Any], Any]], rounds: int, n: int) -> Samples:
     samples: Samples = {}
     rng = random.Random(0)
     for r in range(rounds):
-        plan = [(w, i) for w in WORKLOADS for i in impls if applies(i, w)]
+        plan = [(w, loop, i) for w in WORKLOADS for loop in runners for i in impls if applies(i, w)]
         rng.shuffle(plan)
-        for workload, impl in plan:
-            seconds = asyncio.run(WORKLOADS[workload](impl, n))
-            samples.setdefault((workload, impl.name), []).append(seconds / n * 1e9)
+        for workload, loop, impl in plan:
+            seconds = runners[loop](WORKLOADS[workload](impl, n))
+            samples.setdefault((workload, loop, impl.name), []).append(seconds / n * 1e9)
         print(f"round {r + 1}/{rounds} done", file=sys.stderr)
     return samples
 
 
-def paired(samples: Samples, workload: str, impl: str, peer: str) -> Optional[float]:
-    ours, theirs = samples.get((workload, impl)), samples.get((workload, peer))
+def paired(samples: Samples, workload: str, loop: str, impl: str, peer: str) -> Optional[float]:
+    ours, theirs = samples.get((workload, loop, impl)), samples.get((workload, loop, peer))
     if not ours or not theirs:
         return None
     return statistics.median(t / o for o, t in zip(ours, theirs))
 
 
-def report(impls: list[Impl], samples: Samples) -> None:
+def report(impls: list[Impl], runners: dict[str, Callable[[Any], Any]], samples: Samples) -> None:
     names = [i.name for i in impls]
     peers = [p for p in names if p != "ringq Queue"]
-    head = f"{'workload':16} {'implementation':16} {'ns/item':>10}" + "".join(
+    head = f"{'workload':16} {'loop':8} {'implementation':16} {'ns/item':>10}" + "".join(
         f" {'x ' + p:>16}" for p in peers
     )
     print(head)
     print("-" * len(head))
     for workload in WORKLOADS:
-        for name in names:
-            if (workload, name) not in samples:
-                continue
-            line = f"{workload:16} {name:16} {statistics.median(samples[(workload, name)]):10.0f}"
-            for peer in peers:
-                ratio = paired(samples, workload, "ringq Queue", peer) if name == "ringq Queue" else None
-                line += f" {ratio:16.1f}" if ratio is not None else f" {'':16}"
-            print(line)
+        for loop in runners:
+            for name in names:
+                if (workload, loop, name) not in samples:
+                    continue
+                median = statistics.median(samples[(workload, loop, name)])
+                line = f"{workload:16} {loop:8} {name:16} {median:10.0f}"
+                for peer in peers:
+                    ratio = paired(samples, workload, loop, "ringq Queue", peer) if name == "ringq Queue" else None
+                    line += f" {ratio:16.1f}" if ratio is not None else f" {'':16}"
+                print(line)
     print()
-    print("x PEER: the median of the paired ratios PEER time / ringq time (higher is faster).")
+    print("x PEER: the median of the paired ratios PEER time / ringq time on the same loop (higher is faster).")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -221,10 +238,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--items", type=int, default=100_000)
     args = parser.parse_args(argv)
     impls, missing = implementations()
+    runners, missing_loops = loops()
     for peer in missing:
         print(f"{peer} is not installed: left out", file=sys.stderr)
-    samples = measure(impls, args.rounds, args.items)
-    report(impls, samples)
+    for loop in missing_loops:
+        print(f"{loop} is not installed: its rows are left out", file=sys.stderr)
+    samples = measure(impls, runners, args.rounds, args.items)
+    report(impls, runners, samples)
     return 0
 
 

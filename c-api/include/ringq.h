@@ -11,8 +11,9 @@
  * - C99 or later (the header uses // comments, bool and stdint.h types);
  *   C++ can include it too.
  * - Every function is ringq_<object>_<verb> and, except *_free,
- *   ringq_strerror and ringq_version, returns a ringq_result: RINGQ_OK (0)
- *   or the reason it failed. Results go through out pointers.
+ *   ringq_strerror, ringq_version and ringq_shm_watch_fd, returns a
+ *   ringq_result: RINGQ_OK (0) or the reason it failed. Results go through
+ *   out pointers.
  * - Handles are opaque. Each comes from one *_new and goes back through the
  *   matching *_free, which accepts NULL. Calls that change the queue (push,
  *   pop, close, free) take a plain handle; calls that only look at it
@@ -149,6 +150,28 @@ enum ringq_result
 typedef uint32_t ringq_result;
 #endif // __cplusplus
 
+// What a `ringq_shm_watch` waits for.
+//
+// `ringq_shm_watch_new` takes it as a plain 32-bit integer (the C type of
+// `ringq_shm_event`), so that any value can be passed and checked: values
+// other than these are refused with `RINGQ_ERR_INVALID_ARGUMENT`.
+enum ringq_shm_event
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+    // A message may be waiting to be popped, or the queue was closed (a
+    // pop then says so).
+    RINGQ_SHM_EVENT_MESSAGE = 0,
+    // A slot may be free for a push, or the queue was closed.
+    RINGQ_SHM_EVENT_ROOM = 1,
+    // No task may be unfinished: `ringq_shm_join_timeout` would return.
+    RINGQ_SHM_EVENT_TASKS_DONE = 2,
+};
+#ifndef __cplusplus
+typedef uint32_t ringq_shm_event;
+#endif // __cplusplus
+
 // A bounded multi-producer multi-consumer FIFO queue of `void *` items.
 //
 // Opaque: create it with `ringq_bounded_new`, destroy it with
@@ -169,6 +192,47 @@ typedef struct ringq_bounded ringq_bounded;
 // others reclaim what it held, losing at most the messages of the call it
 // was in.
 typedef struct ringq_shm ringq_shm;
+
+// A readiness descriptor for one event of a `ringq_shm` queue: a file
+// descriptor (`ringq_shm_watch_fd`) that turns readable when the event may
+// have happened, for `poll`, `epoll`, `select` and event loops.
+//
+// Behind it are an `eventfd` and one thread of the watch, which sleeps on
+// the queue as a blocked pop (or push, or join) would, woken by any
+// process, and makes the descriptor readable when it wakes. The
+// descriptor then stays readable until the caller, having found nothing,
+// calls `ringq_shm_watch_rearm`. For `RINGQ_SHM_EVENT_MESSAGE` the loop
+// is: wait until the descriptor is readable; pop with `ringq_shm_try_pop`
+// (or `ringq_shm_try_pop_many`) until it returns `RINGQ_ERR_EMPTY`; call
+// `ringq_shm_watch_rearm`; wait again. (For `RINGQ_SHM_EVENT_ROOM`, push
+// with `ringq_shm_try_push` until `RINGQ_ERR_FULL`.) A message that
+// arrives between the empty pop and the rearm is not missed: the rearm
+// makes the thread check again, and the descriptor turns readable at
+// once. Readable means "may": another process may have taken the message
+// first, which is why the loop pops with the `try` calls, never the
+// blocking ones. A closed queue keeps the descriptor readable (a rearm
+// makes it readable again at once): pop until `RINGQ_ERR_CLOSED` and
+// stop watching.
+//
+// While it waits for the event the thread counts as a sleeper of the
+// queue, so producers pay one wake call per burst for it, as for a
+// blocked pop; it passes a wake-up it took on to any blocked call, so it
+// never steals one.
+//
+// Opaque: create it with `ringq_shm_watch_new`, release it with
+// `ringq_shm_watch_free`. The watch holds its own reference to the queue,
+// so the two may be freed in either order: after `ringq_shm_free` the
+// watch goes on working, and this process leaves the queue when both are
+// freed.
+//
+// `fork`: a watch copied into a child has no thread in the child. Its
+// descriptor is the parent's (one `eventfd`, shared), so it turns
+// readable only when the parent's does, and `ringq_shm_watch_rearm` does
+// nothing in the child, so as not to take the parent's readiness. A child
+// that wants to watch the queue makes a watch of its own with
+// `ringq_shm_watch_new`, and may free the copy, which only closes the
+// child's descriptor.
+typedef struct ringq_shm_watch ringq_shm_watch;
 
 // A bounded single-producer single-consumer FIFO queue of `void *` items:
 // the fastest queue when exactly one thread pushes and one thread pops.
@@ -1047,6 +1111,82 @@ ringq_result ringq_shm_unfinished_tasks(const ringq_shm *queue, uint64_t *out);
 //
 // `queue` must be NULL or a live handle.
 ringq_result ringq_shm_join_timeout(ringq_shm *queue, uint64_t timeout_ns);
+
+// Starts a watch of `queue` for `event` (a `ringq_shm_event`), and stores
+// it in `*out` (NULL on failure). Its descriptor is readable at once if the
+// event has already happened (a message is waiting, say).
+//
+// Returns `RINGQ_OK`; `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `queue` or
+// `out`, or an `event` that is not a `ringq_shm_event`;
+// `RINGQ_ERR_OUT_OF_MEMORY`; `RINGQ_ERR_SYSTEM` when the system refuses an
+// `eventfd` or a thread (the process's descriptor or thread limits).
+//
+// Ownership: the caller owns the watch and releases it with
+// `ringq_shm_watch_free`, before or after `ringq_shm_free(queue)`: the
+// watch keeps the queue's memory and this process's place in it until it
+// is freed. `queue` stays the caller's.
+//
+// Threads: any thread, concurrently with any other call on `queue` except
+// `ringq_shm_free`. Each watch starts one thread, which runs until the
+// watch is freed.
+//
+// # Safety
+//
+// `queue` must be NULL or a live handle; `out` NULL or valid for writing
+// one pointer.
+ringq_result ringq_shm_watch_new(const ringq_shm *queue, uint32_t event, ringq_shm_watch **out);
+
+// The watch's descriptor, for `poll`, `epoll` or `select` (readable: the
+// event may have happened), or -1 when `watch` is NULL.
+//
+// It is non-blocking and close-on-exec, and it stays the watch's: do not
+// read, write or close it (`ringq_shm_watch_rearm` reads it,
+// `ringq_shm_watch_free` closes it). It is the same number for the life of
+// the watch.
+//
+// Threads: any thread.
+//
+// # Safety
+//
+// `watch` must be NULL or a live watch.
+int ringq_shm_watch_fd(const ringq_shm_watch *watch);
+
+// Says that the caller found the event had not happened (a try pop
+// returned `RINGQ_ERR_EMPTY`, a try push `RINGQ_ERR_FULL`, the task count
+// was not 0): the descriptor stops being readable until the event may
+// have happened again. Rearming while it has happened is harmless: the
+// descriptor turns readable again at once.
+//
+// In a child that `fork` copied the watch into, it does nothing (see
+// `ringq_shm_watch`).
+//
+// Returns `RINGQ_OK`, or `RINGQ_ERR_INVALID_ARGUMENT` for a NULL `watch`.
+//
+// Threads: any thread, concurrently with any other call on the watch
+// except `ringq_shm_watch_free`.
+//
+// # Safety
+//
+// `watch` must be NULL or a live watch.
+ringq_result ringq_shm_watch_rearm(const ringq_shm_watch *watch);
+
+// Releases a watch: stops its thread (waking it, and waiting for it to
+// end, which is prompt) and closes its descriptor. NULL is ignored. If
+// `ringq_shm_free` was called on the queue first and this was its last
+// watch, this process leaves the queue now.
+//
+// Remove the descriptor from any `epoll` set and stop polling it first:
+// once closed, its number may be reused by the next descriptor opened.
+//
+// Ownership: takes back the watch; it must not be used again.
+//
+// Threads: any one thread, once no other thread uses the watch.
+//
+// # Safety
+//
+// `watch` must be NULL or a watch from `ringq_shm_watch_new` that has not
+// been freed, and no other thread may use it during or after the call.
+void ringq_shm_watch_free(ringq_shm_watch *watch);
 
 // Creates a queue that holds up to `capacity` items and stores its handle in
 // `*out` (NULL on failure).

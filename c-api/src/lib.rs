@@ -2,8 +2,8 @@
 //!
 //! Every exported function is `ringq_<object>_<verb>`, returns a
 //! [`ringq_result`](result::ringq_result) by value (except `*_free`,
-//! `ringq_strerror` and `ringq_version`), catches every panic and checks every
-//! pointer argument for NULL. The header is generated from this crate by
+//! `ringq_strerror`, `ringq_version` and `ringq_shm_watch_fd`), catches every
+//! panic and checks every pointer argument for NULL. The header is generated from this crate by
 //! cbindgen, so the doc comments here are the C documentation.
 //!
 //! Modules, one job each:
@@ -12,6 +12,8 @@
 //! - `errno`: keeps `errno` as the caller left it.
 //! - `ops`: the checked body of every queue operation, shared by the queues.
 //! - [`spsc`], [`bounded`], [`unbounded`]: one handle type per queue kind.
+//! - `shm`: the queue of byte messages between processes (Linux), and
+//!   `shm_watch`: its readiness descriptors.
 #![allow(non_camel_case_types)]
 
 mod errno;
@@ -22,6 +24,8 @@ pub mod bounded;
 pub mod result;
 #[cfg(target_os = "linux")]
 pub mod shm;
+#[cfg(target_os = "linux")]
+pub mod shm_watch;
 pub mod spsc;
 pub mod unbounded;
 

@@ -9,6 +9,7 @@
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd};
+use std::sync::Arc;
 use std::time::Instant;
 
 use ringq_core::shm::{OpenError, ShmError, ShmOptions, ShmQueue, Trust, DEFAULT_MAX_PARTICIPANTS};
@@ -42,7 +43,17 @@ use crate::result::ringq_result::{self, *};
 /// others reclaim what it held, losing at most the messages of the call it
 /// was in.
 pub struct ringq_shm {
-    queue: ShmQueue,
+    /// Shared with the handle's watches (`ringq_shm_watch`), whose threads
+    /// wait on the queue and keep it alive until they are freed.
+    pub(crate) queue: Arc<ShmQueue>,
+}
+
+impl ringq_shm {
+    fn new(queue: ShmQueue) -> Self {
+        Self {
+            queue: Arc::new(queue),
+        }
+    }
 }
 
 fn open_result(e: OpenError) -> ringq_result {
@@ -52,16 +63,22 @@ fn open_result(e: OpenError) -> ringq_result {
             std::io::ErrorKind::NotFound => RINGQ_ERR_NOT_FOUND,
             std::io::ErrorKind::AlreadyExists => RINGQ_ERR_EXISTS,
             std::io::ErrorKind::PermissionDenied => RINGQ_ERR_PERMISSION,
-            _ => match e.raw_os_error() {
-                Some(libc::ENOMEM | libc::ENOSPC | libc::EFBIG) => RINGQ_ERR_OUT_OF_MEMORY,
-                _ => RINGQ_ERR_SYSTEM,
-            },
+            _ => io_result(&e),
         },
         OpenError::TooManyParticipants => RINGQ_ERR_PARTICIPANTS,
         OpenError::Untrusted { .. } => RINGQ_ERR_UNTRUSTED,
         // NotRingq, Version, Truncated, BadHeader, NotAllocated, Unsealed,
         // ForeignNamespace, UnknownNamespace, and whatever later versions add.
         _ => RINGQ_ERR_INCOMPATIBLE,
+    }
+}
+
+/// An operating-system failure with no more specific code: memory or
+/// space that ran out, or `RINGQ_ERR_SYSTEM`.
+pub(crate) fn io_result(e: &std::io::Error) -> ringq_result {
+    match e.raw_os_error() {
+        Some(libc::ENOMEM | libc::ENOSPC | libc::EFBIG) => RINGQ_ERR_OUT_OF_MEMORY,
+        _ => RINGQ_ERR_SYSTEM,
     }
 }
 
@@ -205,7 +222,7 @@ pub unsafe extern "C" fn ringq_shm_create_ex(
             .max_participants(max_participants)
             .mode(mode);
         let queue = ShmQueue::create(name, &options).map_err(open_result)?;
-        Ok(ringq_shm { queue })
+        Ok(ringq_shm::new(queue))
     };
     // SAFETY: forwarded from this function's contract.
     unsafe { ops::new(out, make) }
@@ -236,7 +253,7 @@ pub unsafe extern "C" fn ringq_shm_create_anonymous(
     let make = || {
         let options = ShmOptions::new(capacity, max_message_size);
         let queue = ShmQueue::create_anonymous(&options).map_err(open_result)?;
-        Ok(ringq_shm { queue })
+        Ok(ringq_shm::new(queue))
     };
     // SAFETY: forwarded from this function's contract.
     unsafe { ops::new(out, make) }
@@ -360,7 +377,7 @@ pub unsafe extern "C" fn ringq_shm_open_trusting(
             None => Trust::new(),
         };
         let queue = ShmQueue::open_trusting(name, &trust).map_err(open_result)?;
-        Ok(ringq_shm { queue })
+        Ok(ringq_shm::new(queue))
     };
     // SAFETY: forwarded from this function's contract.
     unsafe { ops::new(out, make) }
@@ -404,7 +421,7 @@ pub unsafe extern "C" fn ringq_shm_open_fd(fd: c_int, out: *mut *mut ringq_shm) 
             .try_clone_to_owned()
             .map_err(|_| RINGQ_ERR_SYSTEM)?;
         let queue = ShmQueue::from_fd(owned).map_err(open_result)?;
-        Ok(ringq_shm { queue })
+        Ok(ringq_shm::new(queue))
     };
     // SAFETY: forwarded from this function's contract.
     unsafe { ops::new(out, make) }

@@ -114,6 +114,6 @@ def __getattr__(name: str) -> Any:
 
 
 if sys.platform.startswith("linux"):
-    from ringq._ringq import JoinableProcessQueue, ProcessQueue
+    from ringq._ringq import JoinableProcessQueue, ProcessOperation, ProcessQueue
 
-    __all__ += ["JoinableProcessQueue", "ProcessQueue"]
+    __all__ += ["JoinableProcessQueue", "ProcessOperation", "ProcessQueue"]

@@ -375,7 +375,18 @@ if sys.platform == "linux":
     from typing_extensions import Self as _Self
     from typing_extensions import final as _final
 
-    __all__ += ["JoinableProcessQueue", "ProcessQueue"]
+    __all__ += ["JoinableProcessQueue", "ProcessOperation", "ProcessQueue"]
+
+    @final
+    class ProcessOperation(Generic[_R_co]):
+        """An awaitable process queue operation (what the async methods of ProcessQueue return)."""
+
+        def __await__(self) -> Generator[Any, None, _R_co]: ...
+        def __next__(self) -> Any: ...
+        def send(self, value: Any, /) -> Any: ...
+        def throw(self, typ: Any, val: Any = None, tb: Any = None, /) -> Any:
+            """Raises the exception in the waiting operation, which then took and put nothing."""
+        def close(self) -> None: ...
 
     @disjoint_base
     class ProcessQueue(Generic[_T]):
@@ -471,6 +482,22 @@ if sys.platform == "linux":
             """Recover the slots held by processes that died during a put or get."""
         def claim_holders(self) -> list[int]:
             """Return the PIDs of the processes in the middle of a put or get (a snapshot)."""
+        def fileno(self) -> int:
+            """A descriptor that is readable when a message may be waiting (for select and event loops)."""
+        def _watch_fd(self, event_code: int) -> int: ...
+        def _rearm(self, event_code: int) -> None: ...
+        def async_get(self, timeout: float | None = None) -> ProcessOperation[_T]:
+            """Remove and return an object, waiting without blocking the event loop."""
+        def async_put(self, obj: _T, timeout: float | None = None) -> ProcessOperation[None]:
+            """Put an object, waiting without blocking the event loop until there is room."""
+        def async_get_many(
+            self, max_items: int, timeout: float | None = None
+        ) -> ProcessOperation[list[_T]]:
+            """Remove and return up to max_items objects, waiting like async_get() for the first."""
+        def async_put_many(
+            self, objs: Iterable[_T], timeout: float | None = None
+        ) -> Coroutine[Any, Any, None]:
+            """Put every object of an iterable, waiting like async_put() for room as needed."""
 
     @_final
     class JoinableProcessQueue(ProcessQueue[_T]):
@@ -491,3 +518,5 @@ if sys.platform == "linux":
             """Indicate that a formerly enqueued task is complete, in any process."""
         def join(self) -> None:
             """Block until every message put into the queue has been gotten and marked done."""
+        def async_join(self) -> Coroutine[Any, Any, None]:
+            """Wait without blocking the event loop until every message put has been marked done."""

@@ -58,3 +58,29 @@ pub(crate) fn shut_down(py: Python<'_>) -> PyErr {
 pub(crate) fn negative_timeout() -> PyErr {
     PyValueError::new_err("'timeout' must be a non-negative number")
 }
+
+/// The exception that `throw(typ, val)` raises in a coroutine: `val` when
+/// it is one, else `typ` when it is one, else an instance of `typ` made
+/// from `val` (or from nothing).
+///
+/// # Errors
+///
+/// `TypeError` when `typ` is no exception class, or what making the
+/// instance raised.
+pub(crate) fn thrown(typ: &Bound<'_, PyAny>, val: Option<&Bound<'_, PyAny>>) -> PyResult<PyErr> {
+    use pyo3::exceptions::{PyBaseException, PyTypeError};
+    let exception = match val {
+        Some(val) if !val.is_none() && val.is_instance_of::<PyBaseException>() => val.clone(),
+        _ if typ.is_instance_of::<PyBaseException>() => typ.clone(),
+        Some(val) if !val.is_none() => typ.call1((val,))?,
+        _ => {
+            if !typ.is_instance_of::<PyType>() {
+                return Err(PyTypeError::new_err(
+                    "exceptions must be classes or instances deriving from BaseException",
+                ));
+            }
+            typ.call0()?
+        }
+    };
+    Ok(PyErr::from_value(exception))
+}

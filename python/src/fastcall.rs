@@ -30,6 +30,8 @@
 //! fast path is [`AsyncOp::at_once`], a get or put that completes through
 //! the class's [`Hot`] fast operation, as panic-free as the others here;
 //! the full step that [`crate::aio::op`] defines runs inside [`guarded`].
+//! The process queues' awaitable gets the same slots ([`install_stepper`]),
+//! each a whole step inside [`guarded`].
 //!
 //! Everything that is not per item stays in ordinary PyO3.
 //!
@@ -772,6 +774,94 @@ pub(crate) fn install_awaitable(ty: &Bound<'_, PyType>) -> PyResult<()> {
         ffi::PyType_Modified(raw);
     }
     Ok(())
+}
+
+/// An awaitable whose every step is one call, for [`install_stepper`]: the
+/// slots call [`step`](Self::step) with the value sent (`None` for
+/// `__next__`).
+pub(crate) trait Stepper: pyo3::PyClass {
+    /// One step: the result, a future to yield, or an error.
+    fn step(op: &Bound<'_, Self>, value: &Bound<'_, PyAny>) -> PyResult<Step>;
+}
+
+/// Points the slots of `T`'s type at [`stepper_next`] and [`stepper_send`],
+/// as [`install_awaitable`] does for the thread queues' awaitable, so that
+/// a step that completes at once returns its result without PyO3's
+/// trampoline and, where `am_send` is used, without an exception.
+///
+/// # Errors
+///
+/// `SystemError` if the type has no async slots.
+pub(crate) fn install_stepper<T: Stepper>(ty: &Bound<'_, PyType>) -> PyResult<()> {
+    let raw = ty.as_type_ptr();
+    // SAFETY: as in `install_awaitable`: a live heap type no instance has
+    // seen yet, whose slots are plain fields.
+    unsafe {
+        let methods = (*raw).tp_as_async;
+        if methods.is_null() {
+            return Err(PySystemError::new_err("the awaitable has no async slots"));
+        }
+        (*methods).am_await = Some(op_await);
+        #[cfg(Py_3_10)]
+        {
+            (*methods).am_send = Some(stepper_send::<T>);
+        }
+        (*raw).tp_iternext = Some(stepper_next::<T>);
+        ffi::PyType_Modified(raw);
+    }
+    Ok(())
+}
+
+/// `__next__` of a [`Stepper`].
+///
+/// # Safety
+///
+/// Called by the interpreter as the `tp_iternext` slot of `T`'s type
+/// (which has no subclasses): the thread is attached and `slf` is a live
+/// `T`.
+unsafe extern "C" fn stepper_next<T: Stepper>(slf: *mut ffi::PyObject) -> *mut ffi::PyObject {
+    // SAFETY: the thread is attached (the contract).
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: `slf` is a live `T` (the contract).
+    let op = unsafe { Bound::ref_from_ptr(py, &slf).cast_unchecked::<T>() };
+    match guarded(|py| T::step(op, &py.None().into_bound(py))) {
+        Some(Step::Yield(future)) => future.into_ptr(),
+        Some(Step::Done(result)) => stop_iteration(result),
+        None => std::ptr::null_mut(),
+    }
+}
+
+/// `send(value)` of a [`Stepper`]: a completed step returns its result as
+/// `PYGEN_RETURN`.
+///
+/// # Safety
+///
+/// Called by the interpreter as the `am_send` slot of `T`'s type: the
+/// thread is attached, `slf` is a live `T`, `value` a live object, and
+/// `result` points to writable storage for one reference.
+#[cfg(Py_3_10)]
+unsafe extern "C" fn stepper_send<T: Stepper>(
+    slf: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+    result: *mut *mut ffi::PyObject,
+) -> ffi::PySendResult {
+    // SAFETY: the thread is attached (the contract).
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: `slf` is a live `T` and `value` a live object (the contract).
+    let (op, value) = unsafe {
+        (
+            Bound::ref_from_ptr(py, &slf).cast_unchecked::<T>(),
+            Bound::ref_from_ptr(py, &value),
+        )
+    };
+    let (status, out) = match guarded(|_| T::step(op, value)) {
+        Some(Step::Yield(future)) => (ffi::PySendResult::PYGEN_NEXT, future.into_ptr()),
+        Some(Step::Done(value)) => (ffi::PySendResult::PYGEN_RETURN, value.into_ptr()),
+        None => (ffi::PySendResult::PYGEN_ERROR, std::ptr::null_mut()),
+    };
+    // SAFETY: `result` is writable (the contract); it takes the reference.
+    unsafe { *result = out };
+    status
 }
 
 /// `__await__`: the operation is its own iterator.

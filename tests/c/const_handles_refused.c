@@ -2,12 +2,12 @@
  * refuses a const handle. The build expects one "discards 'const'
  * qualifier" diagnostic per line marked "refused", three per line marked
  * "refused by each kind" (the macro runs for the three in-process kinds);
- * test_api.c and test_shm.c check that the calls which only look at a
- * queue accept one. */
+ * test_api.c, test_shm.c and test_shm_watch.c check that the calls which
+ * only look at a queue accept one. */
 #include <ringq.h>
 
 void refuse_const(const ringq_spsc *cs, const ringq_bounded *cb, const ringq_unbounded *cu);
-void refuse_const_shm(const ringq_shm *q);
+void refuse_const_shm(const ringq_shm *q, const ringq_shm_watch *w);
 
 void refuse_const(const ringq_spsc *cs, const ringq_bounded *cb, const ringq_unbounded *cu) {
     void *item = NULL, *items[1] = {NULL};
@@ -28,7 +28,7 @@ void refuse_const(const ringq_spsc *cs, const ringq_bounded *cb, const ringq_unb
     REFUSE_ALL(unbounded, cu)
 }
 
-void refuse_const_shm(const ringq_shm *q) {
+void refuse_const_shm(const ringq_shm *q, const ringq_shm_watch *w) {
     char buf[16] = {0};
     const void *datas[1] = {buf};
     size_t len = 0, lens[1] = {1}, n = 0;
@@ -47,4 +47,5 @@ void refuse_const_shm(const ringq_shm *q) {
     ringq_shm_join_timeout(q, 0);                          /* refused */
     ringq_shm_close(q);                                    /* refused */
     ringq_shm_free(q);                                     /* refused */
+    ringq_shm_watch_free(w);                               /* refused */
 }

@@ -58,7 +58,10 @@
 //! without taking it, for callers that must not run that closure while they
 //! wait (a Python binding, without the GIL). A task counter in the segment ([`ShmQueue::add_tasks`],
 //! [`ShmQueue::task_done`], [`ShmQueue::join_deadline`]) supports
-//! `JoinableQueue`-style joins across processes.
+//! `JoinableQueue`-style joins across processes. [`ShmQueue::watch`] gives
+//! a [`Watch`]: a descriptor that turns readable when a message (or room,
+//! or the end of every task) may be there, for `poll`, `epoll` and event
+//! loops.
 //!
 //! Processes meet by **name** ([`ShmQueue::create`], [`ShmQueue::open`]), or
 //! through an inherited or passed **descriptor** ([`ShmQueue::create_anonymous`],
@@ -202,6 +205,8 @@ mod tasks;
 #[cfg(not(loom))]
 mod trust;
 mod wait;
+#[cfg(not(loom))]
+mod watch;
 mod words;
 
 pub use error::{OpenError, ShmError};
@@ -214,3 +219,5 @@ pub use queue::ShmQueue;
 pub use queue::{recovery_passes, PausePoint};
 #[cfg(not(loom))]
 pub use trust::Trust;
+#[cfg(not(loom))]
+pub use watch::{Event, Watch};

@@ -68,6 +68,8 @@ struct Node {
 struct List {
     next_id: u64,
     nodes: VecDeque<Node>,
+    /// The fork generation the nodes belong to (see `forget_forked`).
+    generation: u32,
 }
 
 /// One condition's waiters: threads and coroutines.
@@ -122,9 +124,31 @@ impl Waiters {
     fn lock(&self) -> MutexGuard<'_, List> {
         // Nothing under the lock can panic half way, so a poisoned list is
         // still consistent.
-        self.coroutines
+        let mut list = self
+            .coroutines
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let generation = crate::exclusive::fork_generation();
+        if list.generation != generation {
+            self.forget_forked(&mut list, generation);
+        }
+        list
+    }
+
+    /// In a child made by `fork`, the list still holds the parent's
+    /// coroutines, whose loops do not run here: telling one would wake
+    /// nobody (and write to the parent's wake-up pipe). They are dropped,
+    /// and uncounted, before the child's first use of the list. Their
+    /// references are leaked, not released: releasing one could run Python
+    /// code under the lock, and the objects are the parent's, of no use
+    /// here.
+    #[cold]
+    fn forget_forked(&self, list: &mut List, generation: u32) {
+        for node in list.nodes.drain(..) {
+            self.threads.unregister_async();
+            std::mem::forget(node);
+        }
+        list.generation = generation;
     }
 
     /// Tells one registered coroutine (or all), on its own loop. One whose

@@ -29,7 +29,6 @@ use pyo3::exceptions::{PyRuntimeError, PyStopIteration};
 use pyo3::gc::PyVisit;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyType;
 use pyo3::PyTraverseError;
 
 use super::faces::{Face, Side, View};
@@ -363,24 +362,7 @@ impl AsyncOp {
         _tb: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         self.abandon(py);
-        let exception = match val {
-            Some(val)
-                if !val.is_none() && val.is_instance_of::<pyo3::exceptions::PyBaseException>() =>
-            {
-                val.clone()
-            }
-            _ if typ.is_instance_of::<pyo3::exceptions::PyBaseException>() => typ.clone(),
-            Some(val) if !val.is_none() => typ.call1((val,))?,
-            _ => {
-                if !typ.is_instance_of::<PyType>() {
-                    return Err(pyo3::exceptions::PyTypeError::new_err(
-                        "exceptions must be classes or instances deriving from BaseException",
-                    ));
-                }
-                typ.call0()?
-            }
-        };
-        Err(PyErr::from_value(exception))
+        Err(errors::thrown(typ, val)?)
     }
 
     /// Ends the operation; it completed nothing.

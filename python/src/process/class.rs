@@ -108,7 +108,7 @@ impl ProcessQueue {
     /// Raises multiprocessing's `ValueError` after `close()` in this
     /// process.
     #[inline]
-    fn check_open(slf: &Bound<'_, Self>) -> PyResult<()> {
+    pub(crate) fn check_open(slf: &Bound<'_, Self>) -> PyResult<()> {
         // Relaxed: a flag of this process, set by a call that happened
         // before the ones that must see it.
         if slf.get().closed_by.load(Ordering::Relaxed) != 0 {
@@ -321,7 +321,7 @@ impl ProcessQueue {
     }
 
     /// Put obj into the queue without blocking: put(obj, False).
-    fn put_nowait(slf: &Bound<'_, Self>, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+    pub(crate) fn put_nowait(slf: &Bound<'_, Self>, obj: &Bound<'_, PyAny>) -> PyResult<()> {
         Self::put(slf, obj, Block(false), None)
     }
 
@@ -339,7 +339,7 @@ impl ProcessQueue {
         signature = (block = Block(true), timeout = None),
         text_signature = "($self, block=True, timeout=None)"
     )]
-    fn get<'py>(
+    pub(crate) fn get<'py>(
         slf: &Bound<'py, Self>,
         block: Block,
         timeout: Option<&Bound<'py, PyAny>>,
@@ -464,7 +464,7 @@ impl ProcessQueue {
         signature = (max_items, block = Block(true), timeout = None),
         text_signature = "($self, max_items, block=True, timeout=None)"
     )]
-    fn get_many<'py>(
+    pub(crate) fn get_many<'py>(
         slf: &Bound<'py, Self>,
         max_items: isize,
         block: Block,
@@ -554,6 +554,8 @@ impl ProcessQueue {
     fn close(&self) {
         // Relaxed: see `check_open`.
         self.closed_by.store(std::process::id(), Ordering::Relaxed);
+        // Coroutines of this process waiting on the object wake to see it.
+        self.queue.watches.signal_all();
     }
 
     /// Does nothing: a put writes to shared memory before it returns, so

@@ -10,6 +10,9 @@
 //! - [`raw`]: the two places that touch Python memory directly.
 //! - [`segments`]: who removes a named queue's name, and when.
 //! - [`errors`]: the exceptions.
+//! - [`watches`]: the readiness descriptors (`fileno()`); [`ready`]: them
+//!   and the async methods as Python sees them; [`awaitable`]: what the
+//!   async methods return.
 //!
 //! # GC, threads and fork
 //!
@@ -22,13 +25,16 @@
 //! its own participant entry at its first use; the parent's blocked
 //! threads do not exist in the child and hold nothing it needs.
 
+mod awaitable;
 mod class;
 mod codec;
 mod errors;
 mod raw;
+mod ready;
 mod segments;
 mod timeout;
 mod transfer;
+mod watches;
 
 use pyo3::prelude::*;
 
@@ -42,5 +48,10 @@ const _: () = {
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<class::ProcessQueue>()?;
     m.add_class::<class::JoinableProcessQueue>()?;
+    m.add_class::<awaitable::ProcessOp>()?;
+    let py = m.py();
+    crate::fastcall::install_stepper::<awaitable::ProcessOp>(
+        &py.get_type::<awaitable::ProcessOp>(),
+    )?;
     Ok(())
 }

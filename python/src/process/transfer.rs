@@ -12,23 +12,26 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use ringq::shm::{ShmError, ShmQueue};
+use ringq::shm::{Event, ShmError, ShmQueue};
 
 use super::errors::{self, Op};
 use super::raw;
 use super::timeout::{self, Patience};
+use super::watches::Watches;
 
 /// How many messages a batch moves per core call at most.
 pub(crate) const CHUNK: usize = 256;
 
 /// The queue's core handle, and what this process holds of it.
 pub(crate) struct Transfer {
-    pub(crate) shm: ShmQueue,
+    pub(crate) shm: Arc<ShmQueue>,
+    /// The readiness descriptors handed out for this queue.
+    pub(crate) watches: Watches,
     /// Each message counts as a task (`JoinableProcessQueue`).
     pub(crate) joinable: bool,
     /// Messages this handle took out of the queue but has not handed over
@@ -43,7 +46,8 @@ pub(crate) struct Transfer {
 impl Transfer {
     pub(crate) fn new(shm: ShmQueue, joinable: bool) -> Self {
         Self {
-            shm,
+            shm: Arc::new(shm),
+            watches: Watches::default(),
             joinable,
             leftover: Mutex::new(VecDeque::new()),
             has_leftover: AtomicBool::new(false),
@@ -97,7 +101,10 @@ impl Transfer {
         let outcome = match self.shm.try_push(data) {
             Err(ShmError::Full) => match patience {
                 Patience::Until(deadline) => self.push_waiting(py, data, stable, deadline),
-                Patience::None => Ok(Err(ShmError::Full)),
+                Patience::None => {
+                    self.watches.found_none(Event::Room);
+                    Ok(Err(ShmError::Full))
+                }
             },
             other => Ok(other),
         };
@@ -142,6 +149,7 @@ impl Transfer {
                 done => return Ok(done),
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
+                self.watches.found_none(Event::Room);
                 return Ok(Err(ShmError::Full));
             }
         }
@@ -198,7 +206,10 @@ impl Transfer {
                 Err(err) => break errors::from_shm(py, Op::Put, err),
             }
             let deadline = match patience {
-                Patience::None => break errors::from_shm(py, Op::Put, ShmError::Full),
+                Patience::None => {
+                    self.watches.found_none(Event::Room);
+                    break errors::from_shm(py, Op::Put, ShmError::Full);
+                }
                 Patience::Until(deadline) => deadline,
             };
             // Wait for room, then signals, then the next try above.
@@ -233,10 +244,16 @@ impl Transfer {
             }
         }
         match self.shm.try_pop_with(|m| raw::bytes_from_message(py, &m)) {
-            Ok(made) => made,
+            Ok(made) => {
+                self.watches.after_get(&self.shm);
+                made
+            }
             Err(ShmError::Empty) => match patience {
                 Patience::Until(deadline) => self.pop_waiting(py, deadline),
-                Patience::None => Err(errors::from_shm(py, Op::Get, ShmError::Empty)),
+                Patience::None => {
+                    self.watches.found_none(Event::Message);
+                    Err(errors::from_shm(py, Op::Get, ShmError::Empty))
+                }
             },
             Err(err) => Err(errors::from_shm(py, Op::Get, err)),
         }
@@ -255,12 +272,16 @@ impl Transfer {
         loop {
             self.wait_for_message(py, deadline)?;
             match self.shm.try_pop_with(|m| raw::bytes_from_message(py, &m)) {
-                Ok(made) => return made,
+                Ok(made) => {
+                    self.watches.after_get(&self.shm);
+                    return made;
+                }
                 Err(ShmError::Empty) => {}
                 Err(err) => return Err(errors::from_shm(py, Op::Get, err)),
             }
             // Taken by another consumer: wait again, unless the time is up.
             if deadline.is_some_and(|d| Instant::now() >= d) {
+                self.watches.found_none(Event::Message);
                 return Err(errors::from_shm(py, Op::Get, ShmError::Empty));
             }
         }
@@ -307,7 +328,10 @@ impl Transfer {
             return Ok(out);
         }
         let deadline = match patience {
-            Patience::None => return Err(errors::from_shm(py, Op::Get, ShmError::Empty)),
+            Patience::None => {
+                self.watches.found_none(Event::Message);
+                return Err(errors::from_shm(py, Op::Get, ShmError::Empty));
+            }
             Patience::Until(deadline) => deadline,
         };
         self.pop_batch_waiting(py, max, deadline)
@@ -338,6 +362,9 @@ impl Transfer {
             self.keep_leftover(out.iter().map(|b| b.as_bytes().to_vec()));
             return Err(errors::from_shm(py, Op::Get, err));
         }
+        if !out.is_empty() {
+            self.watches.after_get(&self.shm);
+        }
         Ok(out)
     }
 
@@ -358,6 +385,7 @@ impl Transfer {
             }
             // Taken by another consumer: wait again, unless the time is up.
             if deadline.is_some_and(|d| Instant::now() >= d) {
+                self.watches.found_none(Event::Message);
                 return Err(errors::from_shm(py, Op::Get, ShmError::Empty));
             }
         }
@@ -373,6 +401,8 @@ impl Transfer {
         for message in messages.rev() {
             kept.push_front(message);
         }
+        // They are there to get: whoever waits on `fileno()` should know.
+        self.watches.signal(Event::Message);
         // Relaxed: the mutex orders the messages; the flag only says
         // whether to look.
         self.has_leftover.store(!kept.is_empty(), Ordering::Relaxed);

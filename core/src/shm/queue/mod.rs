@@ -21,6 +21,8 @@ mod state;
 pub use hooks::{recovery_passes, Point as PausePoint};
 
 use std::fmt;
+#[cfg(not(loom))]
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Instant;
 
 use super::error::ShmError;
@@ -30,6 +32,8 @@ use super::recovery;
 use super::ring::{Attempt, Ring, Stall};
 use super::segment::{EntryIndex, Segment, Side};
 use super::wait::{self, Poll};
+#[cfg(not(loom))]
+use super::watch::Event;
 use super::words::Owner;
 
 /// How a step of a push or pop ended without an error.
@@ -164,28 +168,77 @@ impl ShmQueue {
     ) -> Result<(), ShmError> {
         let me = self.participant()?;
         let mine = self.seg.entry(me.entry).sleepers[side as usize];
-        let ring = self.ring();
         wait::wait_until(&self.seg, side, mine, deadline, || {
-            let mut budget = self.stall_budget();
-            loop {
-                match claim(&ring, me.owner) {
-                    Ok(Attempt::Claimed(_)) => return Poll::Ready(Ok(())),
-                    Ok(Attempt::Unavailable) => return Poll::Pending { stalled: false },
-                    Ok(Attempt::Closed) => return Poll::Ready(Err(ShmError::Closed)),
-                    Ok(Attempt::Stalled(stall)) => {
-                        if !self.resolve(&stall) {
-                            return Poll::Pending { stalled: true };
-                        }
-                        budget -= 1;
-                        if budget == 0 {
-                            return Poll::Ready(Err(ShmError::Corrupt("stalls keep coming back")));
-                        }
-                    }
-                    Err(e) => return Poll::Ready(Err(e)),
-                }
-            }
+            self.poll_claim(me, &claim)
         })
         .unwrap_or(Err(ShmError::TimedOut))
+    }
+
+    /// One check of [`wait_without_claiming`](Self::wait_without_claiming):
+    /// ready when a claim of zero slots succeeds or reports Closed or an
+    /// error; stalls of dead participants are resolved on the way.
+    fn poll_claim(
+        &self,
+        me: Participant,
+        claim: &impl Fn(&Ring<'_>, Owner) -> Result<Attempt, ShmError>,
+    ) -> Poll<Result<(), ShmError>> {
+        let ring = self.ring();
+        let mut budget = self.stall_budget();
+        loop {
+            match claim(&ring, me.owner) {
+                Ok(Attempt::Claimed(_)) => return Poll::Ready(Ok(())),
+                Ok(Attempt::Unavailable) => return Poll::Pending { stalled: false },
+                Ok(Attempt::Closed) => return Poll::Ready(Err(ShmError::Closed)),
+                Ok(Attempt::Stalled(stall)) => {
+                    if !self.resolve(&stall) {
+                        return Poll::Pending { stalled: true };
+                    }
+                    budget -= 1;
+                    if budget == 0 {
+                        return Poll::Ready(Err(ShmError::Corrupt("stalls keep coming back")));
+                    }
+                }
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    /// Waits, with no deadline, until `event` may have happened or `stop`
+    /// is set: the sleep of a [`Watch`](crate::shm::Watch)'s thread. Errors
+    /// count as "happened": the caller's next operation reports them.
+    #[cfg(not(loom))]
+    pub(crate) fn wait_for_event(&self, event: Event, stop: &AtomicBool) {
+        let side = event.side();
+        let Ok(me) = self.participant() else { return };
+        let mine = self.seg.entry(me.entry).sleepers[side as usize];
+        let claim_pop = |ring: &Ring<'_>, owner| ring.try_claim_pop(owner, 0);
+        let claim_push = |ring: &Ring<'_>, owner| ring.try_claim_push(owner, 0);
+        wait::wait_until(&self.seg, side, mine, None, || {
+            // Acquire: pairs with the Release store of the watch's drop.
+            if stop.load(AtomicOrdering::Acquire) {
+                return Poll::Ready(());
+            }
+            let polled = match event {
+                Event::Message => self.poll_claim(me, &claim_pop),
+                Event::Room => self.poll_claim(me, &claim_push),
+                Event::TasksDone if crate::shm::tasks::unfinished(&self.seg) == 0 => {
+                    Poll::Ready(Ok(()))
+                }
+                Event::TasksDone => Poll::Pending { stalled: false },
+            };
+            match polled {
+                Poll::Ready(_) => Poll::Ready(()),
+                Poll::Pending { stalled } => Poll::Pending { stalled },
+            }
+        });
+    }
+
+    /// Wakes one other waiter for `event` (a watch that was woken passes
+    /// the wake-up on, so that it never steals one from a blocked call), or
+    /// all of them (a watch that stops wakes its own thread that way).
+    #[cfg(not(loom))]
+    pub(crate) fn wake_waiters(&self, event: Event, all: bool) {
+        self.notify(event.side(), all);
     }
 
     /// Recovers every participant entry whose process has died without
