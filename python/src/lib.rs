@@ -36,6 +36,8 @@
 #![allow(rustdoc::private_intra_doc_links)]
 
 mod aio;
+#[cfg(all(target_os = "linux", feature = "amqp"))]
+mod amqp;
 mod backing;
 mod blocking;
 mod compare;
@@ -99,6 +101,8 @@ fn _ringq(m: &Bound<'_, PyModule>) -> PyResult<()> {
     fastcall::install::<spsc::SpscQueue>(&py.get_type::<spsc::SpscQueue>(), &spsc::METHOD_DOCS)?;
     #[cfg(target_os = "linux")]
     process::register(m)?;
+    #[cfg(all(target_os = "linux", feature = "amqp"))]
+    amqp::register(m)?;
     m.add("Empty", py.get_type::<errors::Empty>())?;
     m.add("Full", py.get_type::<errors::Full>())?;
     m.add("ShutDown", errors::shutdown_type(py)?)?;

@@ -469,18 +469,41 @@ impl Consumer {
     /// # Ok::<(), ringq::amqp::Error>(())
     /// ```
     pub fn join(&self) {
+        while !self.join_timeout(Duration::from_secs(3600)) {}
+    }
+
+    /// As [`join`](Consumer::join), waiting at most `timeout`; returns
+    /// whether everything was settled by then.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # let consumer = ringq::amqp::Consumer::connect("amqp://127.0.0.1", "q", Default::default())?;
+    /// use std::time::Duration;
+    /// if !consumer.join_timeout(Duration::from_secs(5)) {
+    ///     eprintln!("workers still busy");
+    /// }
+    /// # Ok::<(), ringq::amqp::Error>(())
+    /// ```
+    pub fn join_timeout(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
         let mut counts = self.shared.counts();
         while counts.taken > 0 || counts.done < counts.queued {
             if self.thread_gone() {
-                return;
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
             }
             counts = self
                 .shared
                 .changed
-                .wait_timeout(counts, Duration::from_millis(100))
+                .wait_timeout(counts, left.min(Duration::from_millis(100)))
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+        true
     }
 
     fn thread_gone(&self) -> bool {

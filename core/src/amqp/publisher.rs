@@ -110,6 +110,10 @@ struct Shared {
     window: usize,
     state: Mutex<State>,
     changed: Condvar,
+    /// The content type of each unconfirmed message that has one, by
+    /// sequence number: set by `put_with`, read by every (re)publish,
+    /// dropped once the broker settled the message.
+    content_types: Mutex<BTreeMap<u64, String>>,
 }
 
 impl Shared {
@@ -202,6 +206,7 @@ impl Publisher {
                 stats: PublisherStats::default(),
             }),
             changed: Condvar::new(),
+            content_types: Mutex::new(BTreeMap::new()),
         });
         let close_timeout = options.close_timeout;
         let (ready, started) = std::sync::mpsc::sync_channel(1);
@@ -270,7 +275,41 @@ impl Publisher {
         self.put(body, Some(Instant::now() + timeout))
     }
 
+    /// Publishes `body` with the `content_type` property (when given),
+    /// waiting at most `timeout` for room in the window; a zero timeout
+    /// tries once.
+    ///
+    /// # Errors
+    ///
+    /// As [`put_bytes_timeout`](Publisher::put_bytes_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # let publisher = ringq::amqp::Publisher::connect("amqp://127.0.0.1", Default::default())?;
+    /// use std::time::Duration;
+    /// publisher.put_with(br#"{"job": 1}"#, Some("application/json"), Duration::from_secs(1))?;
+    /// # Ok::<(), ringq::amqp::Error>(())
+    /// ```
+    pub fn put_with(
+        &self,
+        body: &[u8],
+        content_type: Option<&str>,
+        timeout: Duration,
+    ) -> Result<u64, Error> {
+        self.put_typed(body, content_type, Instant::now().checked_add(timeout))
+    }
+
     fn put(&self, body: &[u8], deadline: Option<Instant>) -> Result<u64, Error> {
+        self.put_typed(body, None, deadline)
+    }
+
+    fn put_typed(
+        &self,
+        body: &[u8],
+        content_type: Option<&str>,
+        deadline: Option<Instant>,
+    ) -> Result<u64, Error> {
         let mut state = self.shared.state();
         loop {
             if state.closed {
@@ -288,6 +327,13 @@ impl Publisher {
         state.next_seq += 1;
         state.in_flight += 1;
         drop(state);
+        if let Some(content_type) = content_type {
+            self.shared
+                .content_types
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(seq, content_type.to_owned());
+        }
         let body = body.to_vec();
         if self.shared.inbox.send(Cmd::Publish { seq, body }) {
             Ok(seq)
@@ -521,6 +567,16 @@ impl IoTask {
         if self.options.persistent {
             props = props.with_delivery_mode(2);
         }
+        let content_type = self
+            .shared
+            .content_types
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&seq)
+            .cloned();
+        if let Some(content_type) = content_type {
+            props = props.with_content_type(content_type.as_str().into());
+        }
         let options = BasicPublishOptions {
             mandatory: self.options.mandatory,
             immediate: false,
@@ -620,6 +676,11 @@ impl IoTask {
         let Some(body) = self.unconfirmed.remove(&seq) else {
             return;
         };
+        self.shared
+            .content_types
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&seq);
         let reason = match confirmation {
             Confirmation::Ack(None) | Confirmation::NotRequested => None,
             Confirmation::Ack(Some(returned)) => Some(FailureReason::Returned {

@@ -27,7 +27,7 @@
 
 mod awaitable;
 mod class;
-mod codec;
+pub(crate) mod codec;
 mod errors;
 mod raw;
 mod ready;
