@@ -768,8 +768,30 @@ impl IoTask {
     }
 
     /// Sends the frames for a batch of user commands; true when the batch
-    /// holds a Close.
+    /// holds a Close. The batch counts as done either way, so that `join`
+    /// returns: when the channel fails midway, the acks not sent are
+    /// dropped with it and the broker delivers those messages again.
     async fn settle(
+        &self,
+        channel: &Channel,
+        ledger: &mut Ledger,
+        generation: u64,
+        cmds: &mut Vec<Cmd>,
+    ) -> Result<bool, Error> {
+        let n = cmds.len() as u64;
+        let result = self
+            .send_settlements(channel, ledger, generation, cmds)
+            .await;
+        if result.is_err() {
+            cmds.clear();
+            self.shared.finished(n, |s| s.stale += n);
+        }
+        result
+    }
+
+    /// [`settle`](Self::settle)'s frames; counts the batch done when all
+    /// went out.
+    async fn send_settlements(
         &self,
         channel: &Channel,
         ledger: &mut Ledger,

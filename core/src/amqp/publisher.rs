@@ -316,7 +316,7 @@ impl Publisher {
                 return Err(Error::Closed);
             }
             if !state.failures.is_empty() {
-                return Err(Error::Publish(std::mem::take(&mut state.failures)));
+                return Err(take_failures(&mut state));
             }
             if state.in_flight < self.shared.window && !state.blocked {
                 break;
@@ -391,12 +391,29 @@ impl Publisher {
             state = self.wait(state, Some(deadline))?;
         }
         if !state.failures.is_empty() {
-            return Err(Error::Publish(std::mem::take(&mut state.failures)));
+            return Err(take_failures(&mut state));
         }
         if state.in_flight > 0 {
             return Err(Error::Closed);
         }
         Ok(())
+    }
+
+    /// True while the broker has blocked the connection
+    /// (connection.blocked, sent when it runs short of memory or disk):
+    /// `put_bytes` waits until it unblocks.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # let publisher = ringq::amqp::Publisher::connect("amqp://127.0.0.1", Default::default())?;
+    /// if publisher.is_blocked() {
+    ///     eprintln!("the broker is out of memory or disk");
+    /// }
+    /// # Ok::<(), ringq::amqp::Error>(())
+    /// ```
+    pub fn is_blocked(&self) -> bool {
+        self.shared.state().blocked
     }
 
     /// What the publisher has done so far.
@@ -441,9 +458,17 @@ impl Publisher {
         if state.failures.is_empty() {
             Ok(())
         } else {
-            Err(Error::Publish(std::mem::take(&mut state.failures)))
+            Err(take_failures(&mut state))
         }
     }
+}
+
+/// The failures not yet reported, in publishing order (confirms can
+/// arrive out of order).
+fn take_failures(state: &mut State) -> Error {
+    let mut failures = std::mem::take(&mut state.failures);
+    failures.sort_by_key(|f| f.seq);
+    Error::Publish(failures)
 }
 
 impl Drop for Publisher {
@@ -604,7 +629,24 @@ impl IoTask {
             let _ = ready.send(Ok(()));
         }
         backoff.reset();
+        // Events on a task of their own: a publish that lapin holds back
+        // while the connection is blocked must not keep the flag from
+        // being seen.
         let mut events = Box::pin(conn.events_listener());
+        let (lost_tx, mut lost) = tokio::sync::mpsc::unbounded_channel();
+        let shared = Arc::clone(&self.shared);
+        let watcher = tokio::spawn(async move {
+            while let Some(event) = next(&mut events).await {
+                match event {
+                    Event::ConnectionBlocked(_) => shared.update(|s| s.blocked = true),
+                    Event::ConnectionUnblocked => shared.update(|s| s.blocked = false),
+                    Event::Error(e) => {
+                        let _ = lost_tx.send(e);
+                    }
+                    _ => {}
+                }
+            }
+        });
         let mut confirms = JoinSet::new();
         // Unconfirmed on a dead channel: publish again, in order.
         let again: Vec<(u64, Vec<u8>)> = self
@@ -655,15 +697,11 @@ impl IoTask {
                         break End::Lost(e);
                     }
                 }
-                event = next(&mut events) => match event {
-                    Some(Event::ConnectionBlocked(_)) => self.shared.update(|s| s.blocked = true),
-                    Some(Event::ConnectionUnblocked) => self.shared.update(|s| s.blocked = false),
-                    Some(Event::Error(e)) => break End::Lost(from_lapin(&e, "")),
-                    _ => {}
-                },
+                Some(e) = lost.recv() => break End::Lost(from_lapin(&e, "")),
             }
         };
         confirms.abort_all();
+        watcher.abort();
         self.shared.update(|s| s.blocked = false);
         if matches!(end, End::Closed) {
             let _ = channel.close(200, "OK".into()).await;
