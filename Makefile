@@ -42,7 +42,7 @@ help:
 	@echo "make dist    in dist/: manylinux wheels for each CPython 3.9+, the sdist, the C archives"
 	@echo
 	@echo "parts of make test:  lint test-rust test-doc test-loom test-i686 test-miri test-stress"
-	@echo "                     test-msrv test-publish test-c test-python test-wheels"
+	@echo "                     test-msrv test-publish test-c test-python test-wheels test-amqp"
 	@echo "parts of make bench: bench-rust bench-shm bench-c bench-python"
 
 build: build-rust build-c build-python
@@ -50,7 +50,7 @@ build: build-rust build-c build-python
 build-rust:
 	$(CARGO) build --release
 
-test: lint test-rust test-doc test-loom test-i686 test-miri test-stress test-msrv test-publish test-c test-python
+test: lint test-rust test-doc test-loom test-i686 test-miri test-stress test-msrv test-publish test-c test-python test-amqp
 	@echo "make test: all suites passed"
 
 bench: bench-rust bench-shm bench-c bench-python
@@ -106,12 +106,12 @@ bench-shm: c-tools build-c
 # broken links as errors.
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --features ringq/amqp,ringq-python/amqp -- -D warnings
 	RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR="$(LOOM_TARGET_DIR)" \
 		$(CARGO) clippy -p ringq --tests -- -D warnings
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p ringq
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p ringq --features amqp
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p ringq-c
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --document-private-items -p ringq-python
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --document-private-items -p ringq-python --features amqp
 
 clean:
 	$(CARGO) clean

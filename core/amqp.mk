@@ -4,8 +4,9 @@
 #
 #   make test-amqp   starts a RabbitMQ broker on 127.0.0.1 (installing
 #                    Debian's rabbitmq-server when missing), runs
-#                    core/tests/amqp_*.rs against it, and stops it again,
-#                    also when a test fails
+#                    core/tests/amqp_*.rs, tests/python/test_amqp.py and
+#                    the amqp_pool example against it, and stops it again,
+#                    also when a test fails; part of make test
 #   make bench-amqp  the same broker, for benches/benches/amqp.rs
 #
 # The tests inject faults with rabbitmqctl (closing every connection
@@ -20,11 +21,17 @@ RINGQ_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/%2f
 
 # amqp_faults stops the broker application and raises a memory alarm, so it
 # runs on its own, after the tests that run side by side.
-test-amqp:
+# Release builds: the Python extension's build has compiled the same
+# dependencies with the same features already.
+test-amqp: build-python
 	$(AMQP_BROKER) start
 	rc=0; export PATH="$$PATH:/usr/sbin" RINGQ_AMQP_URL='$(RINGQ_AMQP_URL)'; \
-	$(RUST_TEST) -p ringq --features amqp --test amqp_broker && \
-	$(RUST_TEST) -p ringq --features amqp --test amqp_faults || rc=$$?; \
+	$(RUST_TEST) --release -p ringq --features amqp --test amqp_broker && \
+	$(RUST_TEST) --release -p ringq --features amqp --test amqp_faults && \
+	(cd $(ROOT) && timeout 600 $(PY) -m pytest -p no:cacheprovider -q tests/python/test_amqp.py) && \
+	(cd $(ROOT) && $(PY) -m mypy --strict --no-incremental examples/python/amqp_pool.py) && \
+	(cd $(ROOT) && timeout 300 $(PY) examples/python/amqp_pool.py --url '$(RINGQ_AMQP_URL)') \
+		|| rc=$$?; \
 	$(AMQP_BROKER) stop; exit $$rc
 
 # ringq::amqp against lapin used directly: 64-byte messages, confirms with a

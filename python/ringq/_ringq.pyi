@@ -375,7 +375,7 @@ if sys.platform == "linux":
     from typing_extensions import Self as _Self
     from typing_extensions import final as _final
 
-    __all__ += ["JoinableProcessQueue", "ProcessOperation", "ProcessQueue"]
+    __all__ += ["AMQP_PICKLE_CONTENT_TYPE", "JoinableProcessQueue", "Message", "ProcessOperation", "ProcessQueue", "_Consumer", "_Publisher"]
 
     @final
     class ProcessOperation(Generic[_R_co]):
@@ -520,3 +520,77 @@ if sys.platform == "linux":
             """Block until every message put into the queue has been gotten and marked done."""
         def async_join(self) -> Coroutine[Any, Any, None]:
             """Wait without blocking the event loop until every message put has been marked done."""
+
+    AMQP_PICKLE_CONTENT_TYPE: str
+
+    @final
+    class Message:
+        """A message a Consumer got from its broker queue."""
+
+        @property
+        def body(self) -> bytes: ...
+        @property
+        def value(self) -> Any: ...
+        @property
+        def headers(self) -> dict[str, Any]: ...
+        @property
+        def routing_key(self) -> str: ...
+        @property
+        def exchange(self) -> str: ...
+        @property
+        def redelivered(self) -> bool: ...
+        @property
+        def delivery_tag(self) -> int: ...
+        @property
+        def generation(self) -> int: ...
+        @property
+        def content_type(self) -> str | None: ...
+        def ack(self) -> None:
+            """Acknowledge the message: the work is done."""
+
+    @final
+    class _Consumer:
+        def __new__(
+            cls,
+            url: str,
+            queue: str,
+            *,
+            prefetch: int,
+            declare: bool,
+            durable: bool,
+            dead_letter_exchange: str | None,
+            dead_letter_routing_key: str | None,
+            connection_name: str,
+            connect_timeout: float,
+            close_timeout: float,
+            accept_pickle: bool,
+        ) -> "_Consumer": ...
+        def get(self, block: bool = True, timeout: float | None = None) -> Message: ...
+        def get_many(self, max_items: int, block: bool = True, timeout: float | None = None) -> list[Message]: ...
+        def ack(self, msg: Message) -> None: ...
+        def reject(self, msg: Message, requeue: bool = False) -> None: ...
+        def join(self) -> None: ...
+        def close(self) -> None: ...
+        def stats(self) -> dict[str, int]: ...
+
+    @final
+    class _Publisher:
+        def __new__(
+            cls,
+            url: str,
+            *,
+            exchange: str,
+            routing_key: str,
+            window: int,
+            mandatory: bool,
+            persistent: bool,
+            connection_name: str,
+            connect_timeout: float,
+            close_timeout: float,
+        ) -> "_Publisher": ...
+        def put_bytes(self, data: bytes, block: bool = True, timeout: float | None = None) -> int: ...
+        def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> int: ...
+        def flush(self, timeout: float | None = None) -> None: ...
+        def is_blocked(self) -> bool: ...
+        def close(self) -> None: ...
+        def stats(self) -> dict[str, int]: ...

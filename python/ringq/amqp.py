@@ -36,14 +36,19 @@ import collections
 import sys
 import threading
 from types import TracebackType
-from typing import Any, Deque, Iterable, List, Optional, Tuple, Type
+from typing import Any, Deque, Dict, Iterable, List, Optional, Tuple, Type
 
 if not sys.platform.startswith("linux"):  # pragma: no cover
     raise ImportError("ringq.amqp needs Linux")
 
-from ringq._ringq import AMQP_PICKLE_CONTENT_TYPE as PICKLE_CONTENT_TYPE
-from ringq._ringq import Message
-from ringq._ringq import _Consumer, _Publisher
+try:
+    from ringq._ringq import AMQP_PICKLE_CONTENT_TYPE as PICKLE_CONTENT_TYPE
+    from ringq._ringq import Message, _Consumer, _Publisher
+except ImportError as missing:  # pragma: no cover
+    raise ImportError(
+        "this build of ringq has no RabbitMQ bridge: build it with the amqp feature "
+        "(the wheels and `pip install ./python` have it)"
+    ) from missing
 
 __all__ = [
     "AMQPError",
@@ -200,10 +205,10 @@ class Consumer:
         then raises ShutDown."""
         self._inner.close()
 
-    def stats(self) -> dict:  # type: ignore[type-arg]
+    def stats(self) -> Dict[str, int]:
         """Counters: delivered, acked, ack_frames, rejected, stale (acks
         dropped with a dead channel), reconnects."""
-        return self._inner.stats()  # type: ignore[no-any-return]
+        return self._inner.stats()
 
     def __enter__(self) -> "Consumer":
         return self
@@ -258,7 +263,7 @@ class Publisher:
     def put(self, obj: Any, block: bool = True, timeout: Optional[float] = None) -> int:
         """Publish obj, pickled; queue.Full when the window stays full for
         timeout. Returns the message's sequence number."""
-        return self._inner.put(obj, block, timeout)  # type: ignore[no-any-return]
+        return self._inner.put(obj, block, timeout)
 
     def put_nowait(self, obj: Any) -> int:
         """put(obj, block=False)."""
@@ -266,7 +271,7 @@ class Publisher:
 
     def put_bytes(self, data: bytes, block: bool = True, timeout: Optional[float] = None) -> int:
         """Publish bytes as they are."""
-        return self._inner.put_bytes(data, block, timeout)  # type: ignore[no-any-return]
+        return self._inner.put_bytes(data, block, timeout)
 
     def put_many(self, objs: Iterable[Any], block: bool = True, timeout: Optional[float] = None) -> None:
         """put() each object in order."""
@@ -287,16 +292,16 @@ class Publisher:
 
     def is_blocked(self) -> bool:
         """True while the broker blocks publishing (connection.blocked)."""
-        return self._inner.is_blocked()  # type: ignore[no-any-return]
+        return self._inner.is_blocked()
 
     def close(self) -> None:
         """Wait (up to close_timeout) for outstanding confirms, then
         disconnect; PublishError lists what failed or stayed unconfirmed."""
         self._inner.close()
 
-    def stats(self) -> dict:  # type: ignore[type-arg]
+    def stats(self) -> Dict[str, int]:
         """Counters: confirmed, failed, republished, reconnects."""
-        return self._inner.stats()  # type: ignore[no-any-return]
+        return self._inner.stats()
 
     def __enter__(self) -> "Publisher":
         return self

@@ -168,7 +168,8 @@ def test_a_rejected_message_goes_to_the_dead_letter_queue(name: str) -> None:
         p.put("fine")
     first = c.get(timeout=GUARD_S)
     c.reject(first)
-    c.task_done()  # "fine", the oldest this thread still holds
+    assert c.get(timeout=GUARD_S).value == "fine"
+    c.task_done()  # "fine": the rejected one is not this thread's any more
     got = dead.get(timeout=GUARD_S)
     assert got.value == first.value
     assert "x-death" in got.headers
@@ -255,6 +256,7 @@ def test_an_unroutable_message_is_reported_not_dropped(name: str) -> None:
 CONSUMER_CHILD = """
 import sys, ringq.amqp as amqp
 c = amqp.Consumer(sys.argv[1], sys.argv[2], prefetch=5, durable=False)
+print("ready", flush=True)
 for _ in range(3):
     c.get(timeout=60)
 print("holding", flush=True)
@@ -263,26 +265,29 @@ sys.stdin.read()
 
 
 def test_a_killed_consumers_messages_go_to_another(name: str) -> None:
-    c = consumer(name, prefetch=50)  # declares the queue first
-    with amqp.Publisher(URL, routing_key=name) as p:
-        p.put_many(range(10))
     child = subprocess.Popen(
         [sys.executable, "-c", CONSUMER_CHILD, URL, name],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
-    # The child is a second consumer; give it some before this one takes all.
     assert child.stdout is not None
+    assert child.stdout.readline() == "ready\n"  # it declared the queue
+    with amqp.Publisher(URL, routing_key=name) as p:
+        p.put_many(range(10))
+    # The child holds 3 it got and 2 more prefetched, all unacked.
     assert child.stdout.readline() == "holding\n"
+    c = consumer(name, prefetch=50)
     got = drain(c)
     child.send_signal(signal.SIGKILL)
     child.wait(GUARD_S)
+    child.stdin.close()  # type: ignore[union-attr]
+    child.stdout.close()
     got += drain(c, quiet=2.0)
     c.close()
     values = sorted(m.value for m in got)
     assert values == list(range(10))
-    assert sum(m.redelivered for m in got) >= 3
+    assert sum(m.redelivered for m in got) == 5
 
 
 def test_a_long_task_holding_the_gil_keeps_the_connection(name: str) -> None:

@@ -20,8 +20,9 @@ pub(crate) struct Consumer {
 }
 
 fn seconds(name: &str, value: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| PyValueError::new_err(format!("{name} must be a non-negative number of seconds")))
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        PyValueError::new_err(format!("{name} must be a non-negative number of seconds"))
+    })
 }
 
 impl Consumer {
@@ -122,7 +123,9 @@ impl Consumer {
 
     /// Acks msg (once).
     fn ack(&self, py: Python<'_>, msg: &Message) -> PyResult<()> {
-        self.inner.ack(&msg.inner).map_err(|e| to_py(py, Op::Settle, e))
+        self.inner
+            .ack(&msg.inner)
+            .map_err(|e| to_py(py, Op::Settle, e))
     }
 
     /// Rejects msg: requeued, or dropped (dead-lettered when the queue has

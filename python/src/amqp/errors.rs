@@ -26,7 +26,10 @@ fn module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
 }
 
 fn raise(py: Python<'_>, class: &str, args: String) -> PyErr {
-    match module(py).and_then(|m| m.getattr(class)).and_then(|c| c.call1((args,))) {
+    match module(py)
+        .and_then(|m| m.getattr(class))
+        .and_then(|c| c.call1((args,)))
+    {
         Ok(exc) => PyErr::from_value(exc),
         Err(err) => err,
     }

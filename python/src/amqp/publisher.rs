@@ -19,8 +19,9 @@ pub(crate) struct Publisher {
 }
 
 fn seconds(name: &str, value: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value)
-        .map_err(|_| PyValueError::new_err(format!("{name} must be a non-negative number of seconds")))
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        PyValueError::new_err(format!("{name} must be a non-negative number of seconds"))
+    })
 }
 
 impl Publisher {
@@ -65,7 +66,9 @@ impl Publisher {
         let window = usize::try_from(window)
             .ok()
             .filter(|&w| w >= 1)
-            .ok_or_else(|| PyValueError::new_err(format!("window must be at least 1, got {window}")))?;
+            .ok_or_else(|| {
+                PyValueError::new_err(format!("window must be at least 1, got {window}"))
+            })?;
         let options = PublisherOptions {
             exchange,
             routing_key,
@@ -106,7 +109,13 @@ impl Publisher {
         timeout: Option<f64>,
     ) -> PyResult<u64> {
         let data = crate::process::codec::dumps(obj)?;
-        self.publish(py, data.as_bytes(), Some(PICKLE_CONTENT_TYPE), block, timeout)
+        self.publish(
+            py,
+            data.as_bytes(),
+            Some(PICKLE_CONTENT_TYPE),
+            block,
+            timeout,
+        )
     }
 
     /// Waits until every message is confirmed; raises PublishError for
@@ -117,13 +126,12 @@ impl Publisher {
             Patience::Until(deadline) => deadline,
             Patience::None => None,
         };
-        in_slices(py, deadline, |slice| self.inner.flush(slice))?
-            .map_err(|e| to_py(py, Op::Put, e))
+        in_slices(py, deadline, |slice| self.inner.flush(slice))?.map_err(|e| to_py(py, Op::Put, e))
     }
 
     /// True while the broker blocks publishing (a resource alarm).
     fn is_blocked(&self) -> bool {
-        false // XX-until-merge self.inner.is_blocked()
+        self.inner.is_blocked()
     }
 
     /// Waits for outstanding confirms (up to close_timeout), then closes.
