@@ -43,7 +43,7 @@ help:
 	@echo
 	@echo "parts of make test:  lint test-rust test-doc test-loom test-i686 test-miri test-stress"
 	@echo "                     test-msrv test-publish test-c test-python test-wheels test-amqp"
-	@echo "parts of make bench: bench-rust bench-shm bench-c bench-python"
+	@echo "parts of make bench: bench-rust bench-shm bench-c bench-python bench-amqp"
 
 build: build-rust build-c build-python
 
@@ -53,7 +53,7 @@ build-rust:
 test: lint test-rust test-doc test-loom test-i686 test-miri test-stress test-msrv test-publish test-c test-python test-amqp
 	@echo "make test: all suites passed"
 
-bench: bench-rust bench-shm bench-c bench-python
+bench: bench-rust bench-shm bench-c bench-python bench-amqp
 
 # Unit, functional and model tests of the core, and everything else in the
 # default workspace members except the long stress tests.

@@ -34,12 +34,13 @@ test-amqp: build-python
 		|| rc=$$?; \
 	$(AMQP_BROKER) stop; exit $$rc
 
-# ringq::amqp against lapin used directly: 64-byte messages, confirms with a
-# window of 256, four workers acking (benches/benches/amqp.rs). Not part of
-# make bench, like test-amqp is not part of make test.
+# ringq::amqp against lapin used directly (benches/benches/amqp.rs), and
+# ringq.amqp against pika and aio-pika (benches/python/bench_amqp.py), on
+# one broker: part of make bench.
 .PHONY: bench-amqp
-bench-amqp:
+bench-amqp: build-python $(PY_PEERS_STAMP)
 	$(AMQP_BROKER) start
 	rc=0; RINGQ_AMQP_URL='$(RINGQ_AMQP_URL)' \
-		$(CARGO) bench -p ringq-benches --features amqp --bench amqp || rc=$$?; \
+		$(CARGO) bench -p ringq-benches --features amqp --bench amqp && \
+	(cd $(ROOT) && $(PY) benches/python/bench_amqp.py --url '$(RINGQ_AMQP_URL)') || rc=$$?; \
 	$(AMQP_BROKER) stop; exit $$rc

@@ -85,11 +85,11 @@ test-cpython-queue: wheels
 test-cpython-asyncio-queues: wheels
 	$(call run_cpython_suite,run_test_asyncio_queues.py,asyncio-queues/,test_asyncio/test_queues)
 
-# The peers of the process-queue and asyncio benchmarks (and uvloop, which
+# The peers of the process-queue, asyncio and RabbitMQ benchmarks (and uvloop, which
 # the asyncio tests use when it is there), installed into the virtualenv.
 # One that cannot be installed (no wheel for this platform, no network) is
 # left out, and the benchmark says so.
-PY_BENCH_PEERS := faster-fifo iceoryx2 janus culsans uvloop
+PY_BENCH_PEERS := faster-fifo iceoryx2 janus culsans uvloop pika aio-pika
 PY_PEERS_STAMP := $(PY_VENV)/.ringq-bench-peers
 
 $(PY_PEERS_STAMP): $(PY_VENV_STAMP)
