@@ -118,7 +118,8 @@ clean:
 	rm -rf .venv build
 
 include core/core.mk
-include core/amqp.mk
 include c-api/c-api.mk
 include python/python.mk
 include python/wheels.mk
+# After python.mk: its recipes use the Python virtualenv's names.
+include core/amqp.mk
