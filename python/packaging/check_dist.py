@@ -1,7 +1,7 @@
 """Checks what `make wheels` wrote before it is handed to anyone.
 
 Every wheel must:
-- be under 1 MB;
+- be under 2.5 MB (the RabbitMQ bridge is most of it);
 - hold the pure-Python package and exactly one extension module, built for
   the interpreter its file name says;
 - carry no symbol table or debug info in that module (it was stripped);
@@ -25,7 +25,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-MAX_WHEEL_BYTES = 1_000_000
+MAX_WHEEL_BYTES = 2_500_000
 PLATFORM = "manylinux_2_17_x86_64"
 PACKAGE_FILES = {"ringq/__init__.py", "ringq/_ringq.pyi", "ringq/py.typed"}
 SDIST_FILES = {
