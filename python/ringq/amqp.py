@@ -56,6 +56,7 @@ __all__ = [
     "AccessRefused",
     "BrokerUnreachable",
     "Consumer",
+    "Forwarder",
     "Message",
     "PICKLE_CONTENT_TYPE",
     "PublishError",
@@ -278,6 +279,16 @@ class Publisher:
         for obj in objs:
             self._inner.put(obj, block, timeout)
 
+    def forward(self, source: Any, *, raw: bool = False) -> "Forwarder":
+        """Start a thread that drains ``source`` (a ringq.Queue, or any
+        object with get_many() or get() and shutdown semantics) into this
+        publisher, so that producer threads put into a local queue and never
+        touch the network. It stops once ``source`` is shut down and
+        drained, after flushing; ``join()`` on the result waits for that
+        and raises what the forwarding raised (a PublishError, say). With
+        ``raw``, items are bytes sent as they are (put_bytes)."""
+        return Forwarder(self, source, raw)
+
     def flush(self, timeout: Optional[float] = None) -> None:
         """Wait until the broker confirmed every message put so far; raise
         PublishError for those it refused, AMQPTimeout after timeout."""
@@ -313,3 +324,59 @@ class Publisher:
         tb: Optional[TracebackType],
     ) -> None:
         self.close()
+
+
+class Forwarder:
+    """The thread of Publisher.forward(): drains a local queue into a
+    publisher until the queue is shut down and drained."""
+
+    def __init__(self, publisher: Publisher, source: Any, raw: bool) -> None:
+        self._publisher = publisher
+        self._source = source
+        self._send = publisher.put_bytes if raw else publisher.put
+        self._error: Optional[BaseException] = None
+        self.forwarded = 0
+        self._thread = threading.Thread(target=self._run, name="ringq-amqp-forwarder", daemon=True)
+        self._thread.start()
+
+    def _take(self) -> List[Any]:
+        many = getattr(self._source, "get_many", None)
+        if many is not None:
+            return list(many(256))
+        return [self._source.get()]
+
+    def _run(self) -> None:
+        shut_down = _shutdown_types()
+        try:
+            while True:
+                try:
+                    items = self._take()
+                except shut_down:
+                    break
+                for item in items:
+                    self._send(item)
+                    self.forwarded += 1
+            self._publisher.flush()
+        except BaseException as err:  # reported by join()
+            self._error = err
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        """Wait until the source is shut down and drained and everything
+        forwarded is confirmed; raise what forwarding raised."""
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise AMQPTimeout(f"still forwarding after {timeout} s")
+        if self._error is not None:
+            raise self._error
+
+
+def _shutdown_types() -> Tuple[Type[BaseException], ...]:
+    import queue as stdlib_queue
+
+    import ringq
+
+    kinds: List[Type[BaseException]] = [ringq.ShutDown]
+    stdlib = getattr(stdlib_queue, "ShutDown", None)
+    if stdlib is not None and stdlib is not ringq.ShutDown:
+        kinds.append(stdlib)
+    return tuple(kinds)

@@ -349,3 +349,27 @@ def test_force_closed_connections_lose_nothing(name: str) -> None:
             assert m.redelivered
         seen.add(m.value)
     assert c.stats()["reconnects"] >= 1 or p.stats()["reconnects"] >= 1
+
+
+def test_a_forwarder_drains_a_local_queue_to_the_broker(name: str) -> None:
+    c = consumer(name, prefetch=256)
+    local: ringq.Queue[int] = ringq.Queue(maxsize=64)
+    p = amqp.Publisher(URL, routing_key=name)
+    forwarder = p.forward(local)
+
+    def produce(first: int) -> None:  # never touches the network
+        for i in range(first, first + 500):
+            local.put(i)
+
+    producers = [threading.Thread(target=produce, args=(k * 500,)) for k in range(2)]
+    for t in producers:
+        t.start()
+    for t in producers:
+        t.join(GUARD_S)
+    local.shutdown()  # forwarded and confirmed, then the forwarder ends
+    forwarder.join(GUARD_S)
+    assert forwarder.forwarded == 1000
+    got = sorted(m.value for m in drain(c))
+    c.close()
+    p.close()
+    assert got == list(range(1000))
