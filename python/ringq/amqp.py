@@ -44,11 +44,11 @@ if not sys.platform.startswith("linux"):  # pragma: no cover
 try:
     from ringq._ringq import AMQP_PICKLE_CONTENT_TYPE as PICKLE_CONTENT_TYPE
     from ringq._ringq import Message, _Consumer, _Publisher
-except ImportError as missing:  # pragma: no cover
+except ImportError:  # pragma: no cover
     raise ImportError(
         "this build of ringq has no RabbitMQ bridge: build it with the amqp feature "
         "(the wheels and `pip install ./python` have it)"
-    ) from missing
+    ) from None
 
 __all__ = [
     "AMQPError",
