@@ -23,7 +23,7 @@ shift 3
 [ $# -gt 0 ] || { echo "test-wheels: no interpreters given" >&2; exit 1; }
 oldest=$1
 newest=${!#}
-slow=${WHEEL_SLOW_TESTS:-test_fork.py test_fork_lifo_priority.py test_signals.py test_stress.py}
+slow=${WHEEL_SLOW_TESTS:-test_fork.py test_fork_lifo_priority.py test_signals.py test_stress.py test_aio_interrupts.py test_process_aio.py}
 
 # PATH without any directory that holds cargo or rustc.
 no_rust_path=
@@ -36,7 +36,9 @@ rm -rf "$venvs"
 mkdir -p "$venvs"
 venvs=$(realpath "$venvs")
 
-for python in "$@"; do
+# One interpreter's run: its wheel in a fresh venv, then the suite.
+test_one() {
+	local python=$1
 	tag=$("$python" -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
 	wheels=("$dist"/ringq-*-"$tag"-"$tag"-*.whl)
 	if [ ${#wheels[@]} -ne 1 ] || [ ! -f "${wheels[0]}" ]; then
@@ -80,5 +82,32 @@ tests, *selection = sys.argv[1:]
 sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", "--rootdir", tests, "-c", os.path.join(tests, "pytest.ini"), *selection]))
 ' "$tests" "${selection[@]}"
 	)
+}
+
+# Two interpreters at a time: a suite runs its tests one after another,
+# mostly on one core, and the machine has two. Each run's output is kept
+# and printed whole, in order, once it is done.
+logs=()
+i=0
+for python in "$@"; do
+	log=$venvs/run-$i.log
+	logs+=("$log")
+	# errexit holds in the subshell: a failure stops it before the mark.
+	(
+		test_one "$python"
+		echo 0 >"$log.rc"
+	) >"$log" 2>&1 &
+	i=$((i + 1))
+	while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n || true; done
 done
+wait
+failed=0
+for log in "${logs[@]}"; do
+	cat "$log"
+	[ "$(cat "$log.rc" 2>/dev/null)" = 0 ] || failed=$((failed + 1))
+done
+if [ "$failed" -gt 0 ]; then
+	echo "test-wheels: $failed of $# wheel(s) failed" >&2
+	exit 1
+fi
 echo "test-wheels: $# wheel(s) passed"
