@@ -292,14 +292,7 @@ class Publisher:
     def flush(self, timeout: Optional[float] = None) -> None:
         """Wait until the broker confirmed every message put so far; raise
         PublishError for those it refused, AMQPTimeout after timeout."""
-        try:
-            self._inner.flush(timeout)
-        except Exception as err:  # the core's timeout is queue.Full here
-            import queue
-
-            if isinstance(err, queue.Full):
-                raise AMQPTimeout(f"confirms still outstanding after {timeout} s") from None
-            raise
+        self._inner.flush(timeout)
 
     def is_blocked(self) -> bool:
         """True while the broker blocks publishing (connection.blocked)."""

@@ -1,7 +1,6 @@
 //! `ringq.amqp._Consumer`: the core's consumer, for `ringq.amqp.Consumer`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -10,19 +9,13 @@ use ringq::amqp::{ConsumerOptions, Error};
 
 use super::errors::{to_py, Op};
 use super::message::Message;
-use super::wait::{in_slices, Patience};
+use super::wait::{in_slices, seconds, Patience};
 
 /// The broker connection behind ringq.amqp.Consumer (use that class).
 #[pyclass(frozen, module = "ringq.amqp", name = "_Consumer")]
 pub(crate) struct Consumer {
     inner: Arc<ringq::amqp::Consumer>,
     accept_pickle: bool,
-}
-
-fn seconds(name: &str, value: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value).map_err(|_| {
-        PyValueError::new_err(format!("{name} must be a non-negative number of seconds"))
-    })
 }
 
 impl Consumer {

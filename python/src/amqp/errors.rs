@@ -15,6 +15,9 @@ pub(crate) enum Op {
     Connect,
     Get,
     Put,
+    /// Waiting for every confirm (`flush`): a timeout is `AMQPTimeout`,
+    /// not the `queue.Full` of a put.
+    Flush,
     Settle,
 }
 
@@ -41,6 +44,11 @@ pub(crate) fn to_py(py: Python<'_>, op: Op, err: Error) -> PyErr {
     match (err, op) {
         (Error::Timeout, Op::Get) => crate::errors::empty(),
         (Error::Timeout, Op::Put) => crate::errors::full(),
+        (Error::Timeout, Op::Flush) => raise(
+            py,
+            "AMQPTimeout",
+            "confirms still outstanding when the timeout passed".to_owned(),
+        ),
         (Error::Timeout, _) => raise(py, "AMQPTimeout", text),
         (Error::Closed, Op::Connect) => raise(py, "BrokerUnreachable", text),
         (Error::Closed, _) => crate::errors::shut_down(py),

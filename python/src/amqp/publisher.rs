@@ -9,19 +9,13 @@ use pyo3::types::PyDict;
 use ringq::amqp::PublisherOptions;
 
 use super::errors::{to_py, Op};
-use super::wait::{in_slices, Patience};
+use super::wait::{in_slices, seconds, Patience};
 use super::PICKLE_CONTENT_TYPE;
 
 /// The broker connection behind ringq.amqp.Publisher (use that class).
 #[pyclass(frozen, module = "ringq.amqp", name = "_Publisher")]
 pub(crate) struct Publisher {
     inner: ringq::amqp::Publisher,
-}
-
-fn seconds(name: &str, value: f64) -> PyResult<Duration> {
-    Duration::try_from_secs_f64(value).map_err(|_| {
-        PyValueError::new_err(format!("{name} must be a non-negative number of seconds"))
-    })
 }
 
 impl Publisher {
@@ -126,7 +120,8 @@ impl Publisher {
             Patience::Until(deadline) => deadline,
             Patience::None => None,
         };
-        in_slices(py, deadline, |slice| self.inner.flush(slice))?.map_err(|e| to_py(py, Op::Put, e))
+        in_slices(py, deadline, |slice| self.inner.flush(slice))?
+            .map_err(|e| to_py(py, Op::Flush, e))
     }
 
     /// True while the broker blocks publishing (a resource alarm).

@@ -42,6 +42,19 @@ impl Patience {
     }
 }
 
+/// A duration argument in seconds (`connect_timeout=`, `close_timeout=`).
+///
+/// # Errors
+///
+/// `ValueError` naming the argument for a negative or NaN number.
+pub(crate) fn seconds(name: &str, value: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        pyo3::exceptions::PyValueError::new_err(format!(
+            "{name} must be a non-negative number of seconds"
+        ))
+    })
+}
+
 /// Calls `attempt(slice)` detached until it returns anything but
 /// [`Error::Timeout`] or `deadline` passes (then `Timeout`).
 ///
